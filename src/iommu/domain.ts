@@ -25,7 +25,7 @@ export interface DomainStats {
 /** Failure of a domain operation; errno is the kernel's (e.g. "EINVAL", "ENOMEM", "EEXIST", "EFAULT"). */
 export class IommuError extends Error {
   constructor(
-    readonly op: "map" | "unmap" | "translate" | "attach" | "detach" | "alloc",
+    readonly op: "map" | "unmap" | "translate" | "attach" | "detach" | "alloc" | "invalidate" | "window" | "eeh",
     readonly errno: string,
     message: string,
   ) {

@@ -1,0 +1,11 @@
+// Public surface of src/iommu: factories for every format behind IommuDomain.
+export * from "./domain.js";
+export { TablePool, TABLE_BYTES } from "./table-pool.js";
+export { VtdPageTable, DMA_PTE_READ, DMA_PTE_WRITE, DMA_PTE_LARGE_PAGE, DMA_PTE_SNP } from "./vtd/pagetable.js";
+export { VtdDomain, createVtdDomain, X86_MSI_WINDOW, VTD_DEFAULT_PGSIZE_BITMAP, type VtdDomainOptions, type InvalidationSink } from "./vtd/domain.js";
+export { FlushQueue, IOVA_DEFAULT_FQ_SIZE, IOVA_DEFAULT_FQ_TIMEOUT_MS } from "./flush-queue.js";
+export { Iotlb, type IotlbCounters } from "./iotlb.js";
+export { FaultRecorder, FaultReason, FAULT_REASON_STRINGS, formatFault, type FaultRecord } from "./faults.js";
+export { RootContextTables, DomainIdSpace, CONTEXT_TT_MULTI_LEVEL, CONTEXT_TT_DEV_IOTLB, CONTEXT_TT_PASS_THROUGH, type ContextEntry } from "./vtd/context.js";
+export { VtdUnit, createVtdUnit, type VtdUnitOptions, type InvalidationEvent } from "./vtd/unit.js";
+export { calculatePsiAlignedAddress, iotlbDescriptor } from "./vtd/invalidation.js";
