@@ -7,7 +7,8 @@ import { topologyFromHost } from "../pci/from-host.js";
 import { FN_HIDDEN, FN_MF_INFERRED, FN_MULTIFUNCTION, type Topology } from "../pci/topology.js";
 import { inStableRange, NEWEST_KERNEL, parseKernelVersion, type KernelVersion } from "../pci/version.js";
 import { PCI_EXP_TYPE_UPSTREAM } from "../pci/regs.js";
-import { AcsState } from "./acs.js";
+import { AcsState, AcsWhy } from "./acs.js";
+import { applyAssumptions, hidesOnlyExtendedCaps } from "./assume.js";
 import { computeAliases, type AliasInfo } from "./aliases.js";
 import { assignGroups, type GroupAssignment } from "./device-group.js";
 import { groupReasons } from "./reasons.js";
@@ -69,6 +70,7 @@ export function computeGroups(host: HostInput, opts: ComputeOptions = {}): Group
   const kernelText = opts.kernel ?? host.kernelRelease ?? NEWEST_KERNEL;
   const kernel = parseKernelVersion(kernelText);
   if (!kernel) throw new GroupingError(`--kernel ${kernelText}: not a kernel version (expected e.g. 6.1, 6.12.80, 7.0)`);
+  applyAssumptions(host);
   const { topology, warnings } = topologyFromHost(host);
   const iommu = opts.iommu ?? host.iommu ?? detectIommu(topology);
   const base: GroupingOptions = {
@@ -140,10 +142,10 @@ export function runGrouping(topo: Topology, options: GroupingOptions, records: P
     if (g >= 0) members[g]!.push(i);
     else ungrouped.push({ device: topo.bdf(i), reason: noGroup.reasons.get(i) ?? "no IOMMU covers it" });
   }
-  const doubts = collectDoubts(topo, records, aliases);
+  const doubts = collectDoubts(topo, records, aliases, acs);
   const groups = members.map((m, id) => {
     const groupDoubts = new Set<string>();
-    for (const i of m) for (const d of doubtsOnPath(topo, doubts, i)) groupDoubts.add(d);
+    for (const i of m) for (const d of doubtsFor(topo, doubts, i)) groupDoubts.add(d);
     return {
       id, members: m, devices: m.map((i) => topo.bdf(i)), certain: groupDoubts.size === 0,
       reasons: [...groupReasons(topo, acs, aliases, assignment, m), ...[...groupDoubts].map((d) => `uncertain: ${d}`)],
@@ -152,8 +154,11 @@ export function runGrouping(topo: Topology, options: GroupingOptions, records: P
   return { options, acs, aliases, assignment, groups, ungrouped, doubts };
 }
 
-/** What the input hides, per function (its own facts only). */
-function collectDoubts(topo: Topology, records: PciFunction[] | null, aliases: AliasInfo): Map<number, string[]> {
+/**
+ * What the input hides, per function, kept only where it can change an answer: a hidden ACS
+ * capability matters only where pci_acs_enabled() reads the capability.
+ */
+function collectDoubts(topo: Topology, records: PciFunction[] | null, aliases: AliasInfo, acs: AcsState): Map<number, string[]> {
   const doubts = new Map<number, string[]>();
   const add = (i: number, why: string): void => {
     const l = doubts.get(i);
@@ -161,7 +166,11 @@ function collectDoubts(topo: Topology, records: PciFunction[] | null, aliases: A
     else doubts.set(i, [why]);
   };
   for (let i = 0; i < topo.count; i++) {
-    if (topo.flags[i]! & FN_HIDDEN && records) for (const h of records[i]!.hidden) add(i, `${topo.bdf(i)}: ${h}`);
+    if (topo.flags[i]! & FN_HIDDEN && records) {
+      const why = acs.why[i] as AcsWhy;
+      const readsCap = why === AcsWhy.PortFlags || why === AcsWhy.MultifunctionFlags || (why === AcsWhy.Quirk && acs.quirkEntry(i)?.handler === "intel_spt_pch");
+      for (const h of records[i]!.hidden) if (readsCap || !hidesOnlyExtendedCaps(h)) add(i, `${topo.bdf(i)}: ${h}`);
+    }
     // Function 0 alone in its slot without the header byte: assumed single-function. That only
     // matters for a switch Upstream Port (MF would make it need ACS on the path check).
     if (topo.flags[i]! & FN_MF_INFERRED && !(topo.flags[i]! & FN_MULTIFUNCTION) && topo.pcieType[i] === PCI_EXP_TYPE_UPSTREAM) {
@@ -173,15 +182,13 @@ function collectDoubts(topo: Topology, records: PciFunction[] | null, aliases: A
   return doubts;
 }
 
-/** Doubts of a function and of every bridge above it (their ACS decides its group). */
-function doubtsOnPath(topo: Topology, doubts: Map<number, string[]>, i: number): string[] {
+/** Doubts that can move function i: its own and its slot's when multifunction, every bridge above it. */
+function doubtsFor(topo: Topology, doubts: Map<number, string[]>, i: number): string[] {
   if (doubts.size === 0) return [];
   const out: string[] = [];
-  let d = i;
-  while (d >= 0) {
-    const l = doubts.get(d);
-    if (l) out.push(...l);
-    d = topo.upstreamBridge(d);
-  }
+  if (topo.flags[i]! & FN_MULTIFUNCTION) {
+    for (let t = topo.slotHead[i]!; t !== -1; t = topo.slotNext[t]!) out.push(...(doubts.get(t) ?? []));
+  } else out.push(...(doubts.get(i) ?? []).filter((d) => !/extended capabilities|ACS assumed/.test(d)));
+  for (let d = topo.upstreamBridge(i); d >= 0; d = topo.upstreamBridge(d)) out.push(...(doubts.get(d) ?? []));
   return out;
 }

@@ -1,6 +1,8 @@
 // DMA-alias and bridge-flag quirks (quirks.md §5, §6) as data. All header fixups: they run at
 // enumeration, before IOMMU probing.
 
+import { ALWAYS } from "./acs-table.js";
+
 export type AliasQuirkKind = "func0" | "func1" | "fixed" | "mic_x200" | "pex_vca" | "plx_ntb" | "switchtec_ntb";
 
 export interface AliasQuirkEntry {
@@ -12,21 +14,21 @@ export interface AliasQuirkEntry {
 }
 
 export const ALIAS_QUIRK_TABLE: readonly AliasQuirkEntry[] = [
-  { vendor: 0x1180, devices: [0xe832, 0xe476], kind: "func0", since: [6, 1], what: "Ricoh card reader (DMA from function 0)" },
+  { vendor: 0x1180, devices: [0xe832, 0xe476], kind: "func0", since: ALWAYS, what: "Ricoh card reader (DMA from function 0)" },
   { vendor: 0x6766, devices: [0x3d40, 0x3d41], kind: "func0", since: [6, 12], what: "Glenfly GPU audio (DMA from function 0)" },
   {
     vendor: 0x1b4b,
     devices: [0x9120, 0x9123, 0x9125, 0x9128, 0x9130, 0x9170, 0x9172, 0x917a, 0x9182, 0x9183, 0x91a0, 0x9215, 0x9220, 0x9230, 0x9235],
-    kind: "func1", since: [6, 1], what: "Marvell SATA (phantom function 1)",
+    kind: "func1", since: ALWAYS, what: "Marvell SATA (phantom function 1)",
   },
-  { vendor: 0x1103, devices: [0x0642, 0x0645], kind: "func1", since: [6, 1], what: "HighPoint/TTI RAID (phantom function 1)" },
-  { vendor: 0x197b, devices: [0x2392], kind: "func1", since: [6, 1], what: "JMicron JMB388 ESD (phantom function 1)" },
-  { vendor: 0x1c28, devices: [0x0122], kind: "func1", since: [6, 1], what: "Plextor M6E (phantom function 1)" },
-  { vendor: 0x9005, devices: [0x0285], kind: "fixed", since: [6, 1], what: "Adaptec 3405/3805 (alias 01.0)" },
-  { vendor: 0x8086, devices: [0x2260, 0x2264], kind: "mic_x200", since: [6, 1], what: "Intel MIC x200 NTB" },
-  { vendor: 0x8086, devices: [0x2954, 0x2955, 0x2956, 0x2958, 0x2959, 0x295a], kind: "pex_vca", since: [6, 1], what: "Intel Visual Compute Accelerator" },
-  { vendor: 0x10b5, devices: [0x87b0, 0x87b1], kind: "plx_ntb", since: [6, 1], what: "PLX NTB (every devfn of its bus)" },
-  { vendor: 0x1055, devices: [0x1001, 0x1002, 0x1003, 0x1004, 0x1005, 0x1006], kind: "switchtec_ntb", since: [6, 1], what: "EFAR Switchtec NTB" },
+  { vendor: 0x1103, devices: [0x0642, 0x0645], kind: "func1", since: ALWAYS, what: "HighPoint/TTI RAID (phantom function 1)" },
+  { vendor: 0x197b, devices: [0x2392], kind: "func1", since: ALWAYS, what: "JMicron JMB388 ESD (phantom function 1)" },
+  { vendor: 0x1c28, devices: [0x0122], kind: "func1", since: ALWAYS, what: "Plextor M6E (phantom function 1)" },
+  { vendor: 0x9005, devices: [0x0285], kind: "fixed", since: ALWAYS, what: "Adaptec 3405/3805 (alias 01.0)" },
+  { vendor: 0x8086, devices: [0x2260, 0x2264], kind: "mic_x200", since: ALWAYS, what: "Intel MIC x200 NTB" },
+  { vendor: 0x8086, devices: [0x2954, 0x2955, 0x2956, 0x2958, 0x2959, 0x295a], kind: "pex_vca", since: ALWAYS, what: "Intel Visual Compute Accelerator" },
+  { vendor: 0x10b5, devices: [0x87b0, 0x87b1], kind: "plx_ntb", since: ALWAYS, what: "PLX NTB (every devfn of its bus)" },
+  { vendor: 0x1055, devices: [0x1001, 0x1002, 0x1003, 0x1004, 0x1005, 0x1006], kind: "switchtec_ntb", since: ALWAYS, what: "EFAR Switchtec NTB" },
 ];
 
 const switchtecGen3Gen4 = [
@@ -57,11 +59,11 @@ export interface BridgeFlagEntry {
 }
 
 export const BRIDGE_FLAG_TABLE: readonly BridgeFlagEntry[] = [
-  { vendor: 0x1b21, devices: [0x1080], flag: "pcie_bridge_alias", since: [6, 1], what: "ASMedia ASM1083/1085 PCI bridge" },
-  { vendor: 0x10e3, devices: [0x8113], flag: "pcie_bridge_alias", since: [6, 1], what: "Tundra Tsi381 PCI bridge" },
-  { vendor: 0x1283, devices: [0x8892, 0x8893], flag: "pcie_bridge_alias", since: [6, 1], what: "ITE IT8892/8893 PCI bridge" },
-  { vendor: 0x8086, devices: [0x244e], flag: "pcie_bridge_alias", since: [6, 1], what: "Intel 82801 PCI bridge" },
-  { vendor: 0x14e4, devices: [0x9000, 0x9084], flag: "xlate_root", since: [6, 1], what: "Broadcom Vulcan/ThunderX2 root port" },
+  { vendor: 0x1b21, devices: [0x1080], flag: "pcie_bridge_alias", since: ALWAYS, what: "ASMedia ASM1083/1085 PCI bridge" },
+  { vendor: 0x10e3, devices: [0x8113], flag: "pcie_bridge_alias", since: ALWAYS, what: "Tundra Tsi381 PCI bridge" },
+  { vendor: 0x1283, devices: [0x8892, 0x8893], flag: "pcie_bridge_alias", since: ALWAYS, what: "ITE IT8892/8893 PCI bridge" },
+  { vendor: 0x8086, devices: [0x244e], flag: "pcie_bridge_alias", since: ALWAYS, what: "Intel 82801 PCI bridge" },
+  { vendor: 0x14e4, devices: [0x9000, 0x9084], flag: "xlate_root", since: ALWAYS, what: "Broadcom Vulcan/ThunderX2 root port" },
   // Posted 2025-26, seen only in trees newer than 6.18; merge release not verified (quirks.md §6).
   { vendor: 0x1a03, devices: [0x1150], flag: "no_alias", since: [7, 0], what: "ASPEED AST1150 PCIe-to-PCI bridge" },
 ];
