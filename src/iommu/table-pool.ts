@@ -1,4 +1,4 @@
-// Pool of 4 KiB translation tables (512 eight-byte entries each) in one growable Uint32Array.
+// Pool of 4 KiB translation tables (512 eight-byte entries each) in one growable Int32Array.
 // Entry i of table t is the word pair words[t*1024 + 2i] (bits 31:0) / [+1] (bits 63:32): flat
 // memory, no object per entry, no BigInt. Freed tables go on a free list and are zeroed on reuse,
 // like iommu_alloc_pages_node() handing out zeroed pages. Shared by VT-d and AMD-Vi v1.
@@ -7,11 +7,11 @@ import { IommuError } from "./domain.js";
 
 export const TABLE_WORDS = 1024;
 export const TABLE_BYTES = 4096;
-/** Table index t must keep t * 1024 inside int32 arithmetic. */
-export const MAX_TABLES = 1 << 21;
+/** Table index t fits the 20 address bits 31:12 of an entry's low word (4 GiB of tables). */
+export const MAX_TABLES = 1 << 20;
 
 export class TablePool {
-  words: Uint32Array;
+  words: Int32Array;
   /** Tables handed out and not yet freed (the figure the hardware would see as table memory). */
   inUse = 0;
   private bump = 0;
@@ -23,7 +23,7 @@ export class TablePool {
   constructor(initialTables = 16, maxTables = MAX_TABLES) {
     this.capacity = Math.max(1, initialTables);
     this.maxTables = Math.min(maxTables, MAX_TABLES);
-    this.words = new Uint32Array(this.capacity * TABLE_WORDS);
+    this.words = new Int32Array(this.capacity * TABLE_WORDS);
     this.freeList = new Int32Array(this.capacity);
   }
 
@@ -49,14 +49,23 @@ export class TablePool {
     this.freeList[this.freeCount++] = t;
   }
 
+  /** Makes room for n more tables in one step (a large map knows how many it will need). */
+  reserve(n: number): void {
+    const need = this.bump + Math.max(0, n - this.freeCount);
+    if (need > this.capacity && this.capacity < this.maxTables) this.resize(Math.min(this.maxTables, Math.max(need, this.capacity * 2)));
+  }
+
   private grow(): void {
     if (this.capacity >= this.maxTables) {
       this.inUse--;
       throw new IommuError("alloc", "ENOMEM", `page-table pool exhausted (${this.maxTables} tables)`);
     }
-    // x2 while small, then x1.25 so the reserve stays close to what is in use.
-    const next = Math.min(this.maxTables, this.capacity < 4096 ? this.capacity * 2 : Math.ceil(this.capacity * 1.25));
-    const words = new Uint32Array(next * TABLE_WORDS);
+    // Doubling keeps the copying linear in the final size.
+    this.resize(Math.min(this.maxTables, this.capacity * 2));
+  }
+
+  private resize(next: number): void {
+    const words = new Int32Array(next * TABLE_WORDS);
     words.set(this.words);
     this.words = words;
     const fl = new Int32Array(next);

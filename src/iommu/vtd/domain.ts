@@ -94,18 +94,27 @@ export class VtdDomain implements IommuDomain {
   map(iova: number, paddr: number, size: number, prot: number): void {
     this.stats.mapCalls++;
     const rw = prot & 3;
-    if (rw === 0) throw new IommuError("map", "EINVAL", "map without IOMMU_READ or IOMMU_WRITE");
-    if (!(iova >= 0 && paddr >= 0 && size > 0) || ((iova | paddr | size) & 4095) !== 0 || iova % 1 !== 0 || paddr % 1 !== 0 || size % 1 !== 0) {
-      throw new IommuError("map", "EINVAL", `map iova=0x${iova.toString(16)} pa=0x${paddr.toString(16)} size=0x${size.toString(16)}: not 4 KiB aligned`);
-    }
     let ipfn = iova / 4096;
     let ppfn = paddr / 4096;
     let left = size / 4096;
+    // Integral page numbers <=> 4 KiB-aligned integers; NaN fails every comparison.
+    if (rw === 0 || !(ipfn >= 0 && ppfn >= 0 && left > 0) || Math.floor(ipfn) !== ipfn || Math.floor(ppfn) !== ppfn || Math.floor(left) !== left) {
+      throw new IommuError("map", "EINVAL", rw === 0 ? "map without IOMMU_READ or IOMMU_WRITE" : `map iova=0x${iova.toString(16)} pa=0x${paddr.toString(16)} size=0x${size.toString(16)}: not 4 KiB aligned`);
+    }
     if (ipfn + left > this.endPfn) {
       throw new IommuError("map", "EFAULT", `map end 0x${(iova + size).toString(16)} beyond the ${this.width}-bit aperture`);
     }
     const flags = rw | this.snp;
-    if (left === 1 && this.pt.mapLeaves(ipfn, ppfn, 1, 1, flags) === 1) return this.afterMap(iova, size);
+    if (left === 1 && this.pt.map4k(ipfn, ppfn, flags)) {
+      if (this.sinks.length > 0 || this.pt.pendingFree.length > 0) this.afterMap(iova, size);
+      return;
+    }
+    // One pool growth for a large map instead of many: an upper bound of the level-1 tables needed.
+    if (left >= 1024) {
+      let lv0 = this.maxLeaf;
+      while (lv0 > 1 && (((ipfn | ppfn) & (SPAN_PAGES[lv0] - 1)) !== 0 || left < SPAN_PAGES[lv0])) lv0--;
+      this.pt.pool.reserve(Math.ceil(left / (512 * SPAN_PAGES[lv0])) + 2 * this.levels);
+    }
     while (left > 0) {
       let lv = this.maxLeaf;
       const low = (ipfn | ppfn) & 0x3ffff;
@@ -148,8 +157,10 @@ export class VtdDomain implements IommuDomain {
   /** `iommu_unmap`: bytes actually unmapped (whole leaves; stops at a hole or inside a superpage). */
   unmap(iova: number, size: number): number {
     this.stats.unmapCalls++;
-    if (!(iova >= 0 && size > 0) || ((iova | size) & 4095) !== 0 || iova % 1 !== 0 || size % 1 !== 0) return 0;
-    const done = this.pt.unmapPages(iova / 4096, size / 4096) * 4096;
+    const ipfn = iova / 4096;
+    const n = size / 4096;
+    if (!(ipfn >= 0 && n > 0) || Math.floor(ipfn) !== ipfn || Math.floor(n) !== n) return 0;
+    const done = this.pt.unmapPages(ipfn, n) * 4096;
     if (done > 0 && (this.sinks.length > 0 || this.pt.pendingFree.length > 0)) this.releaseAfterFlush(iova, done);
     return done;
   }

@@ -1,7 +1,8 @@
 // VT-d second-level page table, legacy format (io-pagetables.md §1-§7): 3/4/5 levels of 4 KiB
 // tables, 512 eight-byte entries; bit 0 R, bit 1 W, bit 7 PS (levels 2/3 only), bits 51:12 address.
-// Addresses are handled as page numbers (pfn = iova / 4096, an exact double) and level indices are
-// taken with a multiply + int32 truncation, so no 64-bit shifts and no BigInt on the hot path.
+// An IOVA is split into two int32 halves (lo32 = bits 31:0, hi32 = bits 63:32) or handled as a page
+// number (pfn = iova / 4096, an exact double) whose level index is a multiply + int32 truncation:
+// no 64-bit shifts and no BigInt on the hot path.
 // Table i of this table's pool lives at "physical" address space * 2^40 + i * 4096; the space id
 // lets a context entry's SLPTPTR name this table (see vtd/context.ts).
 
@@ -21,6 +22,26 @@ const INV = [0, 1, 2 ** -9, 2 ** -18, 2 ** -27, 2 ** -36];
 export const SPAN_PAGES = [0, 1, 512, 262144, 134217728, 68719476736];
 /** Byte offset mask inside a leaf at level L (leaves exist at levels 1..3 only). */
 const OFF_MASK = [0, 0xfff, 0x1fffff, 0x3fffffff];
+
+/** Levels 3..1 of a walk from table t (level-3 index = IOVA bits 38:30). */
+function walkLow3(words: Int32Array, t: number, lo32: number, hi32: number): number {
+  let w = (t << 10) | ((((lo32 >>> 30) | (hi32 << 2)) & 511) << 1);
+  let lo = words[w];
+  if ((lo & 3) === 0) return -1;
+  if (lo & DMA_PTE_LARGE_PAGE) return superLeaf(words, w, lo32, 0x3fffffff);
+  w = ((lo >>> 12) << 10) | (((lo32 >>> 21) & 511) << 1);
+  lo = words[w];
+  if ((lo & 3) === 0) return -1;
+  if (lo & DMA_PTE_LARGE_PAGE) return superLeaf(words, w, lo32, 0x1fffff);
+  w = ((lo >>> 12) << 10) | (((lo32 >>> 12) & 511) << 1);
+  lo = words[w];
+  if ((lo & 3) === 0) return -1;
+  return (words[w + 1] & 0xfffff) * TWO32 + (((lo & -4096) | (lo32 & 0xfff)) >>> 0);
+}
+
+function superLeaf(words: Int32Array, w: number, lo32: number, offMask: number): number {
+  return (words[w + 1] & 0xfffff) * TWO32 + (((words[w] & -4096) | (lo32 & offMask)) >>> 0);
+}
 
 let nextSpace = 1;
 /** Table spaces by id, so a unit can resolve an SLPTPTR to the page table it names. */
@@ -68,15 +89,15 @@ export class VtdPageTable {
     return this.space * 2 ** 40 + t * 4096;
   }
 
-  /** Table index from an entry's address words. */
-  static childOf(lo: number, hi: number): number {
-    return (lo >>> 12) | ((hi & 0xff) << 20);
+  /** Table index from a table entry (pool indices < 2^20 sit in address bits 31:12). */
+  static childOf(lo: number, _hi = 0): number {
+    return lo >>> 12;
   }
 
   /** Raw entry words of table t, slot i (tests, dumps). */
   entry(t: number, i: number): { lo: number; hi: number } {
     const w = t * TABLE_WORDS + i * 2;
-    return { lo: this.pool.words[w], hi: this.pool.words[w + 1] };
+    return { lo: this.pool.words[w] >>> 0, hi: this.pool.words[w + 1] >>> 0 };
   }
 
   /** Writes one raw entry (tests inject malformed entries with it). */
@@ -99,16 +120,34 @@ export class VtdPageTable {
       if ((lo & 3) === 0) {
         const c = this.pool.alloc();
         const words = this.pool.words; // alloc may have grown the pool
-        words[w] = ((c & 0xfffff) << 12) | 3;
-        words[w + 1] = this.hiTag | (c >>> 20);
+        words[w] = (c << 12) | 3;
+        words[w + 1] = this.hiTag;
         t = c;
       } else if (lo & DMA_PTE_LARGE_PAGE) {
         return -1;
       } else {
-        t = (lo >>> 12) | ((this.pool.words[w + 1] & 0xff) << 20);
+        t = lo >>> 12;
       }
     }
     return t;
+  }
+
+  /** One 4 KiB leaf (the per-page map path); false when the slot is taken (EADDRINUSE). */
+  map4k(ipfn: number, ppfn: number, prot: number): boolean {
+    const base = ipfn - (ipfn & 511);
+    let t = this.cachedTable;
+    if (base !== this.cachedBase) {
+      t = this.walkAlloc(ipfn, 1);
+      if (t < 0) return false;
+      this.cachedBase = base;
+      this.cachedTable = t;
+    }
+    const words = this.pool.words;
+    const w = (t << 10) | ((ipfn & 511) << 1);
+    if ((words[w] & 3) !== 0) return false;
+    words[w] = ((ppfn & 0xfffff) << 12) | prot;
+    words[w + 1] = (ppfn * 2 ** -20) & 0xfffff;
+    return true;
   }
 
   /**
@@ -152,7 +191,7 @@ export class VtdPageTable {
    * A superpage is wanted where a table is linked: allowed only when nothing below is mapped; the
    * tables are then unlinked into pendingFree (§5.4 "replace; free after the IOTLB flush").
    */
-  private replaceEmptyTable(words: Uint32Array, w: number, lv: number): boolean {
+  private replaceEmptyTable(words: Int32Array, w: number, lv: number): boolean {
     const lo = words[w];
     if (lv === 1 || lo & DMA_PTE_LARGE_PAGE) return false;
     const child = VtdPageTable.childOf(lo, words[w + 1]);
@@ -206,8 +245,8 @@ export class VtdPageTable {
    */
   unmapPages(ipfn: number, npages: number): number {
     const base = ipfn - (ipfn & 511);
-    if (base === this.cachedBase) {
-      // Fast path inside the cached level-1 table: no table can be fully covered from here.
+    if (base === this.cachedBase && ((ipfn & 511) !== 0 || npages < 512)) {
+      // Fast path inside the cached level-1 table, which this range cannot cover whole.
       const words = this.pool.words;
       let w = this.cachedTable * TABLE_WORDS + ((ipfn & 511) << 1);
       const room = 512 - (ipfn & 511);
@@ -269,21 +308,26 @@ export class VtdPageTable {
     return removed;
   }
 
-  /** Software lookup (`intel_iommu_iova_to_phys`): physical address or -1 when not mapped. */
+  /**
+   * Software lookup (`intel_iommu_iova_to_phys`): physical address or -1 when not mapped. The walk is
+   * unrolled and split in two small functions so the JIT inlines it and the result stays unboxed.
+   */
   iovaToPhys(iova: number): number {
     const words = this.pool.words;
-    const pfn = iova * (1 / 4096);
+    const lo32 = iova >>> 0;
+    const hi32 = (iova * 2.3283064365386963e-10) | 0;
     let t = this.root;
-    for (let L: number = this.levels; L > 0; L--) {
-      const w = t * TABLE_WORDS + (((pfn * INV[L]) & 511) << 1);
-      const lo = words[w];
-      if ((lo & 3) === 0) return -1;
-      if (L === 1 || lo & DMA_PTE_LARGE_PAGE) {
-        return (words[w + 1] & 0xfffff) * TWO32 + (lo >>> 12) * 4096 + (iova & OFF_MASK[L]);
+    if (this.levels > 3) {
+      if (this.levels === 5) {
+        const lo = words[(t << 10) | (((hi32 >>> 16) & 511) << 1)];
+        if ((lo & 3) === 0) return -1;
+        t = lo >>> 12;
       }
-      t = (lo >>> 12) | ((words[w + 1] & 0xff) << 20);
+      const lo = words[(t << 10) | (((hi32 >>> 7) & 511) << 1)];
+      if ((lo & 3) === 0) return -1;
+      t = lo >>> 12;
     }
-    return -1;
+    return walkLow3(words, t, lo32, hi32);
   }
 
   /**
@@ -313,7 +357,7 @@ export class VtdPageTable {
         this.walkPerm = perm;
         return (hi & 0xfffff) * TWO32 + (lo >>> 12) * 4096 + (iova & OFF_MASK[L]);
       }
-      t = VtdPageTable.childOf(lo, hi);
+      t = lo >>> 12;
     }
     return deny;
   }
