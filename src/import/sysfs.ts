@@ -66,11 +66,17 @@ export function readSysfs(dir: string): HostInput {
   return host;
 }
 
+/** Last element of a link's target; copies made without symlinks keep the target as file text. */
 function linkName(path: string): string | null {
   try {
     return basename(readlinkSync(path));
   } catch {
-    return null;
+    try {
+      const text = readFileSync(path, "utf8").trim();
+      return text && !text.includes("\n") ? basename(text) : null;
+    } catch {
+      return null;
+    }
   }
 }
 
