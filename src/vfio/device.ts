@@ -1,0 +1,130 @@
+// A VFIO device (vfio-pci, drivers/vfio/pci/vfio_pci_core.c): registered while the PCI function
+// is bound to vfio-pci; device files from VFIO_GROUP_GET_DEVICE_FD; the info ioctls.
+
+import type { IoctlArg } from "./arg.js";
+import type { DeviceModel } from "./device-model.js";
+import type { HostDevice } from "./host.js";
+import type { KernelFeatures } from "./kernel.js";
+import type { GroupFile, VfioGroup } from "./group.js";
+import {
+  EINVAL, ENODEV, ENOSPC, ENOTTY, VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_DEVICE_GET_INFO,
+  VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, VFIO_DEVICE_GET_REGION_INFO,
+  VFIO_DEVICE_PCI_HOT_RESET, VFIO_DEVICE_RESET, VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD,
+  VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX,
+  VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS, VFIO_REGION_INFO_FLAG_CAPS,
+} from "./uapi.js";
+
+export class VfioDevice {
+  openCount = 0;
+  /** Set by the open-time reset (vfio_pci_core_enable). */
+  resetWorks = false;
+
+  constructor(
+    readonly host: HostDevice,
+    readonly group: VfioGroup,
+    readonly model: DeviceModel,
+  ) {}
+
+  /** `open_device` on the 0→1 transition: enable, try a function reset. */
+  openDevice(): number {
+    this.resetWorks = this.model.resetWorks;
+    return 0;
+  }
+
+  closeDevice(): void {
+    /* vfio-pci disables the device */
+  }
+}
+
+export class DeviceFile {
+  readonly kind = "device" as const;
+  refs = 1;
+  constructor(
+    readonly device: VfioDevice,
+    readonly groupFile: GroupFile,
+  ) {}
+}
+
+/** Devices a bus/slot reset of this device would reset (hot-reset info). */
+export type ResetScope = (d: VfioDevice) => readonly HostDevice[] | null;
+
+/** vfio_pci_core_ioctl. */
+export function deviceIoctl(dev: VfioDevice, nr: number, a: IoctlArg, k: KernelFeatures, scope: ResetScope): number {
+  switch (nr) {
+    case VFIO_DEVICE_GET_INFO: {
+      const argsz = a.u32(0);
+      if (argsz < 16) return -EINVAL;
+      a.setU32(4, VFIO_DEVICE_FLAGS_PCI | (dev.resetWorks ? VFIO_DEVICE_FLAGS_RESET : 0));
+      a.setU32(8, VFIO_PCI_NUM_REGIONS);
+      a.setU32(12, VFIO_PCI_NUM_IRQS);
+      if (argsz >= 20) a.setU32(16, 0);
+      return 0;
+    }
+    case VFIO_DEVICE_GET_REGION_INFO: {
+      const argsz = a.u32(0);
+      if (argsz < 32) return -EINVAL;
+      const index = a.u32(8);
+      if (index >= VFIO_PCI_NUM_REGIONS) return -EINVAL;
+      const r = dev.model.regions[index];
+      if (!r) return -EINVAL;
+      a.setU64(24, index * 2 ** 40);
+      a.setU64(16, r.size);
+      a.setU32(4, r.flags);
+      a.setU32(12, 0);
+      if (r.flags & VFIO_REGION_INFO_FLAG_CAPS) {
+        // MSIX_MAPPABLE capability: header only, 8 bytes
+        if (argsz < 40) a.setU32(0, 40);
+        else {
+          a.setU32(12, 32);
+          a.setU16(32, 3); a.setU16(34, 1); a.setU32(36, 0);
+        }
+      }
+      return 0;
+    }
+    case VFIO_DEVICE_GET_IRQ_INFO: {
+      const argsz = a.u32(0);
+      const index = a.u32(8);
+      if (argsz < 16 || index >= VFIO_PCI_NUM_IRQS) return -EINVAL;
+      const count = dev.model.irqCount[index];
+      if (count === null || count === undefined) return -EINVAL;
+      let flags = VFIO_IRQ_INFO_EVENTFD;
+      if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
+      else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !(k.msixDynamic && dev.model.hasMsix)) flags |= VFIO_IRQ_INFO_NORESIZE;
+      a.setU32(4, flags);
+      a.setU32(12, count);
+      return 0;
+    }
+    case VFIO_DEVICE_RESET:
+      return dev.resetWorks ? 0 : -EINVAL;
+    case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: {
+      const argsz = a.u32(0);
+      if (argsz < 12) return -EINVAL;
+      a.setU32(4, 0);
+      const devs = scope(dev);
+      if (!devs) return -ENODEV;
+      if (argsz < 12 + 8 * devs.length) {
+        a.setU32(8, devs.length);
+        return -ENOSPC;
+      }
+      a.setU32(8, devs.length);
+      for (let i = 0; i < devs.length; i++) {
+        const d = devs[i]!;
+        a.setU32(12 + 8 * i, d.group < 0 ? 0 : d.group);
+        a.setU16(16 + 8 * i, d.domain);
+        a.buf[18 + 8 * i] = d.bus;
+        a.buf[19 + 8 * i] = d.devfn;
+      }
+      return 0;
+    }
+    case VFIO_DEVICE_PCI_HOT_RESET: {
+      if (a.u32(0) < 12 || a.u32(4)) return -EINVAL;
+      const devs = scope(dev);
+      if (!devs) return -ENODEV;
+      const count = a.u32(8);
+      if (!count || count > devs.length) return -EINVAL;
+      return -EINVAL; // group fds in the array: outside the replay format
+    }
+    default:
+      return -ENOTTY;
+  }
+}

@@ -1,0 +1,444 @@
+// The modelled kernel as one process sees it: a file table (container, group, device, iommufd
+// files), the host's driver bindings (sysfs bind/unbind/drivers_probe), the process's memory and
+// RLIMIT_MEMLOCK. Calls return what the syscall returns: ≥ 0, or -errno.
+
+import { IoctlArg } from "./arg.js";
+import { Container, type ContainerEnv } from "./container.js";
+import { deviceIoctl, DeviceFile, VfioDevice } from "./device.js";
+import { deviceModel } from "./device-model.js";
+import { GroupFile, VfioGroup, DMA_MANAGED_DRIVERS } from "./group.js";
+import type { HostDevice, VfioHost } from "./host.js";
+import { MSI_WINDOW, type IommuKind } from "./iommu.js";
+import { kernelFeatures, type KernelFeatures } from "./kernel.js";
+import { ProcessMm } from "./mm.js";
+import type { Type1Options } from "./type1/type1.js";
+import { IommufdCtx, IommufdFile } from "./iommufd/ctx.js";
+import {
+  EBADF, EBUSY, EINVAL, ENODEV, ENOENT, ENOTTY, VFIO_GROUP_FLAGS_CONTAINER_SET, VFIO_GROUP_FLAGS_VIABLE,
+  VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, VFIO_GROUP_UNSET_CONTAINER, EMFILE,
+} from "./uapi.js";
+
+export class ContainerFile {
+  readonly kind = "container" as const;
+  refs = 1;
+  constructor(readonly container: Container) {}
+}
+
+export class OtherFile {
+  readonly kind = "other" as const;
+  refs = 1;
+  constructor(readonly path: string) {}
+}
+
+export type VfioFile = ContainerFile | GroupFile | DeviceFile | IommufdFile | OtherFile;
+
+export interface SystemOptions {
+  kernel?: string;
+  /** IOMMU of the host (default: Intel VT-d as QEMU's intel-iommu, 39-bit). */
+  iommu?: IommuKind;
+  addressWidth?: number;
+  type1?: Type1Options;
+}
+
+/** Outcome of a host-side bind/unbind that the runner refuses to run (it would block forever). */
+export const WOULD_BLOCK = -100000;
+
+const MAX_FDS = 1024;
+
+export class VfioSystem {
+  readonly k: KernelFeatures;
+  readonly mm = new ProcessMm();
+  readonly env: ContainerEnv;
+  /** fd → file; index 0..2 are stdio. */
+  private readonly fds: (VfioFile | null)[] = [null, null, null];
+  /** Current driver per host device index. */
+  private readonly driver: (string | null)[];
+  /** Live VFIO groups by IOMMU group number (those with a /dev/vfio/N node). */
+  private readonly groups = new Map<number, VfioGroup>();
+  private readonly iommuKind: IommuKind;
+  private readonly addressWidth: number;
+  readonly arg = new IoctlArg();
+
+  constructor(readonly host: VfioHost, opts: SystemOptions = {}) {
+    this.k = kernelFeatures(opts.kernel ?? "6.1");
+    this.iommuKind = opts.iommu ?? "intel";
+    this.addressWidth = opts.addressWidth ?? (this.iommuKind === "power" ? 59 : 39);
+    this.env = {
+      k: this.k,
+      mm: this.mm,
+      platform: this.iommuKind === "power" ? "power" : "x86",
+      type1Options: opts.type1 ?? {},
+    };
+    this.driver = host.devices.map((d) => d.bootDriver);
+    // devices bound to vfio-pci at boot register their groups
+    for (const d of host.devices) if (this.driver[d.index] === "vfio-pci") this.registerVfioDevice(d);
+  }
+
+  // ------------------------------------------------------------------ files
+
+  private allocFd(f: VfioFile): number {
+    for (let i = 3; i < this.fds.length; i++) {
+      if (this.fds[i] === null) {
+        this.fds[i] = f;
+        return i;
+      }
+    }
+    if (this.fds.length >= MAX_FDS) return -EMFILE;
+    this.fds.push(f);
+    return this.fds.length - 1;
+  }
+
+  file(fd: number): VfioFile | null {
+    return fd >= 0 && fd < this.fds.length ? this.fds[fd]! : null;
+  }
+
+  /** open(path, O_RDWR). */
+  open(path: string): number {
+    if (path === "/dev/vfio/vfio") {
+      const c = new Container(this.env);
+      c.fileRefs = 1;
+      return this.allocFd(new ContainerFile(c));
+    }
+    if (path === "/dev/iommu") {
+      if (!this.k.iommufd) return -ENOENT;
+      return this.allocFd(new IommufdFile(new IommufdCtx(this)));
+    }
+    const m = /^\/dev\/vfio\/(\d+)$/.exec(path);
+    if (m) return this.openGroup(Number(m[1]));
+    if (path === "/dev/null" || path === "/dev/zero") return this.allocFd(new OtherFile(path));
+    return -ENOENT;
+  }
+
+  /** `open /dev/vfio/group-of BDF` of the trace format. */
+  openGroupOf(bdf: string): number {
+    const d = this.host.byBdf.get(bdf);
+    if (!d || d.group < 0) return -ENODEV;
+    return this.openGroup(d.group);
+  }
+
+  private openGroup(id: number): number {
+    const g = this.groups.get(id);
+    if (!g) return -ENOENT;
+    if (g.file) return -EBUSY;
+    const f = new GroupFile(g);
+    const fd = this.allocFd(f);
+    if (fd >= 0) g.file = f;
+    return fd;
+  }
+
+  close(fd: number): number {
+    const f = this.file(fd);
+    if (!f) return -EBADF;
+    this.fds[fd] = null;
+    this.put(f);
+    return 0;
+  }
+
+  /** Drops one reference of an open file; the last one releases it. */
+  private put(f: VfioFile): void {
+    if (--f.refs > 0) return;
+    switch (f.kind) {
+      case "container":
+        f.container.fileRefs--;
+        break;
+      case "group": {
+        const g = f.group;
+        if (g.container) g.container.detachGroup(g);
+        g.file = null;
+        if (g.devices.length === 0 && !this.k.groupRevokedOnLastDevice && this.groups.get(g.id) === g) this.groups.delete(g.id);
+        break;
+      }
+      case "device": {
+        const dev = f.device;
+        if (--dev.openCount === 0) dev.closeDevice();
+        dev.group.containerUsers--;
+        this.put(f.groupFile);
+        break;
+      }
+      case "iommufd":
+        f.ctx.release();
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ------------------------------------------------------------------ ioctl
+
+  ioctl(fd: number, nr: number, a: IoctlArg): number {
+    const f = this.file(fd);
+    if (!f) return -EBADF;
+    switch (f.kind) {
+      case "container":
+        return f.container.ioctl(nr, a);
+      case "group":
+        return this.groupIoctl(f, nr, a);
+      case "device":
+        return deviceIoctl(f.device, nr, a, this.k, (d) => this.resetScope(d.host));
+      case "iommufd":
+        return f.ctx.ioctl(nr, a);
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  private groupIoctl(f: GroupFile, nr: number, a: IoctlArg): number {
+    const g = f.group;
+    switch (nr) {
+      case VFIO_GROUP_GET_STATUS: {
+        if (a.u32(0) < 8) return -EINVAL;
+        if (g.revoked) return -ENODEV;
+        const flags = g.container
+          ? VFIO_GROUP_FLAGS_CONTAINER_SET | VFIO_GROUP_FLAGS_VIABLE
+          : g.dmaOwnedByKernelDriver() ? 0 : VFIO_GROUP_FLAGS_VIABLE;
+        a.setU32(4, flags);
+        return 0;
+      }
+      case VFIO_GROUP_SET_CONTAINER: {
+        const cf = this.file(a.s32(0));
+        if (!cf) return -EBADF;
+        if (g.container) return -EINVAL;
+        if (g.revoked) return -ENODEV;
+        if (cf.kind !== "container") {
+          if (cf.kind === "iommufd") return cf.ctx.bindGroup(g);
+          return -this.k.setContainerBadFdErrno;
+        }
+        return cf.container.attachGroup(g);
+      }
+      case VFIO_GROUP_UNSET_CONTAINER:
+        if (!g.container) return -EINVAL;
+        if (g.containerUsers !== 1) return -EBUSY;
+        g.container.detachGroup(g);
+        return 0;
+      case VFIO_GROUP_GET_DEVICE_FD:
+        return this.getDeviceFd(f, a.str);
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  private getDeviceFd(f: GroupFile, name: string): number {
+    const g = f.group;
+    let dev: VfioDevice | null = null;
+    for (const d of g.devices) {
+      const m = matchName(d.host.bdf, name);
+      if (m < 0) return m;
+      if (m === 1) {
+        dev = d;
+        break;
+      }
+    }
+    if (!dev) return -ENODEV;
+    if (!g.container || !g.container.backend) return -EINVAL;
+    if (dev.openCount === 0) {
+      const r = dev.openDevice();
+      if (r < 0) return r;
+    }
+    const df = new DeviceFile(dev, f);
+    const fd = this.allocFd(df);
+    if (fd < 0) {
+      if (dev.openCount === 0) dev.closeDevice();
+      return fd;
+    }
+    dev.openCount++;
+    g.containerUsers++;
+    f.refs++;
+    return fd;
+  }
+
+  // ------------------------------------------------------------------ host side: drivers
+
+  driverOf(d: HostDevice): string | null {
+    return this.driver[d.index] ?? null;
+  }
+
+  /** A device file of this device is open: unbinding vfio-pci would wait for it. */
+  deviceBusy(bdf: string): boolean {
+    const d = this.host.byBdf.get(bdf);
+    if (!d || this.driver[d.index] !== "vfio-pci") return false;
+    const g = this.groups.get(d.group) ?? this.groupHolding(d);
+    const v = g?.devices.find((x) => x.host === d);
+    return v !== undefined && v.openCount > 0;
+  }
+
+  private groupHolding(d: HostDevice): VfioGroup | undefined {
+    for (const f of this.fds) if (f && f.kind === "group" && f.group.id === d.group) return f.group;
+    return undefined;
+  }
+
+  /** `bind BDF DRIVER` as the runner does it (driver_override + bind, or drivers_probe). */
+  bind(bdf: string, drv: string): number {
+    const d = this.host.byBdf.get(bdf);
+    if (!d) return -ENODEV;
+    const cur = this.driver[d.index] ?? null;
+    if (drv === "vfio-pci" || drv === "pci-stub") {
+      if (cur === drv) return 0;
+      if (cur) {
+        if (cur === "vfio-pci" && this.deviceBusy(bdf)) return WOULD_BLOCK;
+        this.unbindDriver(d);
+      }
+      return this.probe(d, drv);
+    }
+    if (cur && cur !== "vfio-pci" && cur !== "pci-stub") return 0;
+    if (cur) {
+      if (cur === "vfio-pci" && this.deviceBusy(bdf)) return WOULD_BLOCK;
+      this.unbindDriver(d);
+    }
+    const host = hostDriverFor(this.host, d);
+    if (!host) return -ENODEV;
+    if (!DMA_MANAGED_DRIVERS.has(host.name) && this.groupUserOwned(d)) return -EINVAL;
+    if (!host.probes) return -ENODEV;
+    this.driver[d.index] = host.name;
+    return 0;
+  }
+
+  unbind(bdf: string): number {
+    const d = this.host.byBdf.get(bdf);
+    if (!d) return -ENODEV;
+    const cur = this.driver[d.index];
+    if (!cur) return 0;
+    if (cur === "vfio-pci" && this.deviceBusy(bdf)) return WOULD_BLOCK;
+    this.unbindDriver(d);
+    return 0;
+  }
+
+  private groupUserOwned(d: HostDevice): boolean {
+    const g = this.liveGroupOf(d);
+    return g !== undefined && g.userOwned;
+  }
+
+  private liveGroupOf(d: HostDevice): VfioGroup | undefined {
+    return this.groups.get(d.group) ?? this.groupHolding(d);
+  }
+
+  private probe(d: HostDevice, drv: string): number {
+    if (drv === "pci-stub") {
+      this.driver[d.index] = drv;
+      return 0;
+    }
+    // vfio_pci_probe / vfio_pci_core_register_device
+    if (d.headerType !== 0) return -EINVAL;
+    if (this.numVfs(d) > 0) return -EBUSY;
+    if (d.group < 0) return -ENODEV;
+    this.driver[d.index] = "vfio-pci";
+    this.registerVfioDevice(d);
+    return 0;
+  }
+
+  private numVfs(d: HostDevice): number {
+    let n = 0;
+    for (const o of this.host.devices) if (o.physfn === d.bdf) n++;
+    return n;
+  }
+
+  private registerVfioDevice(d: HostDevice): void {
+    let g = this.groups.get(d.group);
+    if (!g) {
+      const held = this.groupHolding(d);
+      if (held && !held.revoked) g = held;
+      else {
+        g = new VfioGroup(d.group, this.host.groups.get(d.group) ?? [d], {
+          id: d.group, iommuKind: this.iommuKind, addressWidth: this.addressWidth,
+          reserved: this.iommuKind === "power" ? [] : [MSI_WINDOW],
+        }, this);
+      }
+      this.groups.set(d.group, g);
+    }
+    g.devices.push(new VfioDevice(d, g, deviceModel(this.host, d)));
+  }
+
+  private unbindDriver(d: HostDevice): void {
+    const cur = this.driver[d.index];
+    this.driver[d.index] = null;
+    if (cur !== "vfio-pci") return;
+    const g = this.liveGroupOf(d);
+    if (!g) return;
+    const i = g.devices.findIndex((x) => x.host === d);
+    if (i >= 0) g.devices.splice(i, 1);
+    if (g.devices.length > 0) return;
+    // the last VFIO device of the group is gone
+    if (this.k.groupRevokedOnLastDevice) {
+      if (g.container) g.container.detachGroup(g);
+      g.revoked = true;
+      this.groups.delete(g.id);
+    } else if (!g.file) {
+      this.groups.delete(g.id);
+    }
+  }
+
+  /** Devices a slot or bus reset of d would reset, or null when neither is possible. */
+  private resetScope(d: HostDevice): HostDevice[] | null {
+    if (d.bus === 0 || d.isVirtfn) return null;
+    return this.host.devices.filter((o) => o.domain === d.domain && o.bus === d.bus);
+  }
+
+  // ------------------------------------------------------------------ process
+
+  mmap(bytes: number): number {
+    if (bytes <= 0) return -EINVAL;
+    return this.mm.mmap(bytes);
+  }
+
+  setMemlock(bytes: number): number {
+    this.mm.memlockLimit = bytes;
+    return 0;
+  }
+
+  /** Open files (tests: nothing leaked after close). */
+  openFiles(): number {
+    let n = 0;
+    for (const f of this.fds) if (f) n++;
+    return n;
+  }
+
+  /** Live VFIO groups (those with a node). */
+  liveGroups(): readonly VfioGroup[] {
+    return [...this.groups.values()];
+  }
+}
+
+/**
+ * vfio_pci_core_match: 1 = this device, 0 = not this one (walk on), -errno = stop.
+ * The name must start with the device's name; after it only spaces and one vf_token=<uuid>.
+ */
+export function matchName(pciName: string, buf: string): number {
+  if (!buf.startsWith(pciName)) return 0;
+  if (buf.length === pciName.length) return 1;
+  if (buf[pciName.length] !== " ") return 0;
+  const rest = buf.slice(pciName.length).split(" ").filter((t) => t.length > 0);
+  if (rest.length === 0) return 1;
+  if (rest.length > 1) return -EINVAL;
+  const t = rest[0]!;
+  if (!t.startsWith("vf_token=")) return -EINVAL;
+  const uuid = t.slice(9);
+  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(uuid)) return -EINVAL;
+  return -EINVAL; // a token on a device that takes none (no SR-IOV users in the model)
+}
+
+/** The driver the kernel's drivers_probe would pick for a device on its own. */
+export function hostDriverFor(host: VfioHost, d: HostDevice): { name: string; probes: boolean } | null {
+  if (d.bootDriver && d.bootDriver !== "vfio-pci" && d.bootDriver !== "pci-stub") return { name: d.bootDriver, probes: true };
+  const id = `${d.vendor.toString(16).padStart(4, "0")}:${d.device.toString(16).padStart(4, "0")}`;
+  if (id === "8086:10d3") return { name: "e1000e", probes: true };
+  if (id === "8086:100e") return { name: "e1000", probes: true };
+  if (id === "1b36:0010" || d.classCode === 0x010802) return { name: "nvme", probes: !d.isVirtfn };
+  if (d.classCode >> 8 === 0x0604) {
+    // PCIe root / switch ports: pcieport; other PCI-to-PCI bridges: shpchp, which fails to probe them
+    const pcie = pcieType(d);
+    if (pcie === 4 || pcie === 5 || pcie === 6) return { name: "pcieport", probes: true };
+    return { name: "shpchp", probes: false };
+  }
+  void host;
+  return null;
+}
+
+function pcieType(d: HostDevice): number {
+  const c = d.config;
+  if (c.length < 64 || !((c[6]! | (c[7]! << 8)) & 0x10)) return -1;
+  let pos = c[0x34]! & 0xfc;
+  for (let ttl = 48; pos >= 0x40 && ttl > 0; ttl--) {
+    if (c[pos] === 0x10) return (c[pos + 2]! >> 4) & 0xf;
+    pos = c[pos + 1]! & 0xfc;
+  }
+  return -1;
+}
