@@ -9,3 +9,9 @@ export { FaultRecorder, FaultReason, FAULT_REASON_STRINGS, formatFault, type Fau
 export { RootContextTables, DomainIdSpace, CONTEXT_TT_MULTI_LEVEL, CONTEXT_TT_DEV_IOTLB, CONTEXT_TT_PASS_THROUGH, type ContextEntry } from "./vtd/context.js";
 export { VtdUnit, createVtdUnit, type VtdUnitOptions, type InvalidationEvent } from "./vtd/unit.js";
 export { calculatePsiAlignedAddress, iotlbDescriptor } from "./vtd/invalidation.js";
+export { TceTable, makeTce, TCE_PCI_READ, TCE_PCI_WRITE, POWERNV_IOMMU_DEFAULT_LEVELS, POWERNV_IOMMU_MAX_LEVELS, type TceTableOptions } from "./power/tce.js";
+export { TceWindow, createTceWindow, TVE1_BUS_START, type TceWindowOptions } from "./power/window.js";
+export { formPowerPes, formPhbPes, PeNumberSpace, PCI_EXP_TYPE_PCI_BRIDGE, type PowerPciFunction, type PowerPe as PowerPeGroup, type FormedPe, type FormPesOptions } from "./power/form-pes.js";
+export { Phb, PowerPe, createPhb, type PhbOptions } from "./power/phb.js";
+export * from "./power/eeh.js";
+export * from "./power/hcall.js";
