@@ -5,6 +5,8 @@
 import { readdirSync, readFileSync, readlinkSync, lstatSync, existsSync } from "node:fs";
 import { join, basename } from "node:path";
 import type { HostInput, PciFunction } from "../pci/function.js";
+import { loadHost } from "../import/load.js";
+import { computeGroups } from "../groups/compute.js";
 import { cfg8, cfg16, decodeSriov } from "./pci-config.js";
 
 export interface HostDevice {
@@ -198,4 +200,32 @@ function synthConfig(fn: PciFunction): Uint8Array {
   c[8] = fn.revision; c[9] = fn.classCode & 0xff; c[10] = (fn.classCode >> 8) & 0xff; c[11] = (fn.classCode >> 16) & 0xff;
   c[0x0e] = Math.max(0, fn.headerType);
   return c;
+}
+
+export interface HostSource {
+  lspci?: string;
+  sysfs?: string;
+  topology?: string;
+  sample?: boolean;
+  /** Kernel release for the grouping rules (sources without the kernel's own groups). */
+  kernel?: string;
+}
+
+/**
+ * The host for VFIO from any source the CLI accepts. A sysfs folder carries the kernel's own
+ * groups (iommu_group links) and boot-time drivers: read directly. Other sources go through
+ * loadHost + computeGroups (src/import, src/groups).
+ */
+export function loadVfioHost(src: HostSource): VfioHost {
+  if (src.sysfs !== undefined) return loadSysfsHost(src.sysfs);
+  const opts: { lspci?: string; topology?: string; sample?: boolean } = {};
+  if (src.lspci !== undefined) opts.lspci = src.lspci;
+  else if (src.topology !== undefined) opts.topology = src.topology;
+  else opts.sample = true;
+  const input = loadHost(opts);
+  const grouping = computeGroups(input, src.kernel !== undefined ? { kernel: src.kernel } : {});
+  return fromHostInput(input, {
+    groups: grouping.kernelGroups ?? grouping.groups.map((g) => ({ id: g.id, devices: g.devices })),
+    functions: grouping.functions,
+  });
 }

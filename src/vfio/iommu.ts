@@ -5,6 +5,7 @@
 // page sizes, aperture and reserved windows).
 
 import { IommuError, type IommuDomain, type IovaRange, type DomainFormat, type DomainStats } from "../iommu/domain.js";
+import { createVtdDomain } from "../iommu/vtd/domain.js";
 
 export type IommuKind = "intel" | "amd" | "power";
 
@@ -33,8 +34,15 @@ export function allocFails(): boolean {
   return allocHook !== null && allocHook();
 }
 
+/** The default: src/iommu's VT-d second-level tables for x86 (3 levels = 39 bits, 4 = 48);
+ *  the flat reference domain for POWER windows (the sPAPR backend manages its TCE tables). */
+export function defaultDomain(spec: DomainSpec): IommuDomain {
+  if (spec.kind !== "power") return createVtdDomain({ levels: spec.addressWidth > 48 ? 5 : spec.addressWidth > 39 ? 4 : 3 });
+  return new FlatDomain(spec);
+}
+
 export function createDomain(spec: DomainSpec): IommuDomain {
-  return factory ? factory(spec) : new FlatDomain(spec);
+  return factory ? factory(spec) : defaultDomain(spec);
 }
 
 export const MSI_WINDOW: IovaRange = { start: 0xfee00000, last: 0xfeefffff };
