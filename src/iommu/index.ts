@@ -15,3 +15,4 @@ export { formPowerPes, formPhbPes, PeNumberSpace, PCI_EXP_TYPE_PCI_BRIDGE, type 
 export { Phb, PowerPe, createPhb, type PhbOptions } from "./power/phb.js";
 export * from "./power/eeh.js";
 export * from "./power/hcall.js";
+export { AmdV1Domain, createAmdV1Domain, AMD_PTE_PR, AMD_PTE_IR_HI, AMD_PTE_IW_HI, AMD_PTE_NL_SIZE, type AmdV1Options } from "./amd/v1.js";
