@@ -12,11 +12,17 @@ export class IoctlArg {
   value = 0;
   /** String argument (VFIO_GROUP_GET_DEVICE_FD). */
   str = "";
+  /**
+   * User memory behind an array pointer (iommufd `allowed_iovas`): the ranges the caller's
+   * buffer holds (input) or receives (output). A pointer field of 0 stands for NULL.
+   */
+  userRanges: { start: bigint; last: bigint }[] = [];
 
   reset(): this {
     this.buf.fill(0);
     this.value = 0;
     this.str = "";
+    if (this.userRanges.length) this.userRanges = [];
     return this;
   }
   u32(off: number): number {

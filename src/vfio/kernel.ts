@@ -15,7 +15,7 @@ export interface KernelFeatures {
   readonly nestingExtension: boolean;
   /** vfio_device_info / type1_info write back min(argsz, 24) and pad caps to 8 (6.6+). */
   readonly infoPadded: boolean;
-  /** Group teardown when its last VFIO device goes (6.3+: container detached, ioctls ENODEV). */
+  /** Group teardown when its last VFIO device goes (container detached, ioctls ENODEV): 6.3+, and Debian 6.1.y as recorded. */
   readonly groupRevokedOnLastDevice: boolean;
   /** MAP/UNMAP wrap-around → EOVERFLOW (post-6.12 series; release unverified, modelled from 6.15). */
   readonly overflowErrno: number;
@@ -37,7 +37,7 @@ export function kernelFeatures(release = "6.1"): KernelFeatures {
     msixDynamic: at(6, 5),
     nestingExtension: !at(6, 12),
     infoPadded: at(6, 6),
-    groupRevokedOnLastDevice: at(6, 3),
+    groupRevokedOnLastDevice: true, // 6.3+ upstream; Debian 6.1.y behaves the same (recorded: last-device-*.trace)
     overflowErrno: at(6, 15) ? 75 /* EOVERFLOW */ : 22,
     iommufd: m[3] !== undefined && at(6, 2),
   };
