@@ -6,6 +6,8 @@ import { IommuError, type DomainStats, type IommuDomain, type IovaRange } from "
 import { FlushQueue } from "../flush-queue.js";
 import { DMA_PTE_SNP, SPAN_PAGES, VtdPageTable } from "./pagetable.js";
 
+const PAGE_INV = 1 / 4096;
+
 export const X86_MSI_WINDOW: IovaRange = { start: 0xfee00000, last: 0xfeefffff };
 /** QEMU intel-iommu default: 4K | 2M | 1G. */
 export const VTD_DEFAULT_PGSIZE_BITMAP = 0x40201000;
@@ -61,6 +63,8 @@ export class VtdDomain implements IommuDomain {
   private readonly snp: number;
   private readonly maxLeaf: number;
   private readonly endPfn: number;
+  /** 2^width: first IOVA beyond the aperture. */
+  private readonly limit: number;
   private readonly now: () => number;
 
   constructor(opts: VtdDomainOptions = {}) {
@@ -72,6 +76,7 @@ export class VtdDomain implements IommuDomain {
     this.pageSizes = [4096, 2 ** 21, 2 ** 30].slice(0, this.maxLeaf);
     this.pgsizeBitmap = this.pageSizes.reduce((a, b) => a + b, 0);
     this.endPfn = 2 ** (9 * levels);
+    this.limit = this.endPfn * 4096;
     this.apertures = [{ start: 0, last: 2 ** (12 + 9 * levels) - 1 }];
     this.reserved = [X86_MSI_WINDOW, ...(opts.reserved ?? [])];
     this.stats = new VtdStats(this.pt);
@@ -90,13 +95,28 @@ export class VtdDomain implements IommuDomain {
     return this.pt.width;
   }
 
-  /** `iommu_map`: size split into the largest fitting pages (`iommu_pgsize`); undone on error. */
+  /**
+   * `iommu_map`: size split into the largest fitting pages (`iommu_pgsize`); undone on error.
+   * Kept tiny so the JIT inlines it: a call that is not inlined boxes its 64-bit arguments.
+   */
   map(iova: number, paddr: number, size: number, prot: number): void {
+    if (size === 4096 && this.sinks.length === 0) {
+      const ipfn = iova * PAGE_INV;
+      const ppfn = paddr * PAGE_INV;
+      if (ipfn >= 0 && ppfn >= 0 && ipfn < this.endPfn && (prot & 3) !== 0 && Math.floor(ipfn) === ipfn && Math.floor(ppfn) === ppfn && this.pt.map4k(ipfn, ppfn, (prot & 3) | this.snp)) {
+        this.stats.mapCalls++;
+        return;
+      }
+    }
+    this.mapSlow(iova, paddr, size, prot);
+  }
+
+  private mapSlow(iova: number, paddr: number, size: number, prot: number): void {
     this.stats.mapCalls++;
     const rw = prot & 3;
-    let ipfn = iova / 4096;
-    let ppfn = paddr / 4096;
-    let left = size / 4096;
+    let ipfn = iova * PAGE_INV; // exact: multiplying by a power of two
+    let ppfn = paddr * PAGE_INV;
+    let left = size * PAGE_INV;
     // Integral page numbers <=> 4 KiB-aligned integers; NaN fails every comparison.
     if (rw === 0 || !(ipfn >= 0 && ppfn >= 0 && left > 0) || Math.floor(ipfn) !== ipfn || Math.floor(ppfn) !== ppfn || Math.floor(left) !== left) {
       throw new IommuError("map", "EINVAL", rw === 0 ? "map without IOMMU_READ or IOMMU_WRITE" : `map iova=0x${iova.toString(16)} pa=0x${paddr.toString(16)} size=0x${size.toString(16)}: not 4 KiB aligned`);
@@ -105,15 +125,11 @@ export class VtdDomain implements IommuDomain {
       throw new IommuError("map", "EFAULT", `map end 0x${(iova + size).toString(16)} beyond the ${this.width}-bit aperture`);
     }
     const flags = rw | this.snp;
-    if (left === 1 && this.pt.map4k(ipfn, ppfn, flags)) {
-      if (this.sinks.length > 0 || this.pt.pendingFree.length > 0) this.afterMap(iova, size);
-      return;
-    }
     // One pool growth for a large map instead of many: an upper bound of the level-1 tables needed.
     if (left >= 1024) {
       let lv0 = this.maxLeaf;
       while (lv0 > 1 && (((ipfn | ppfn) & (SPAN_PAGES[lv0] - 1)) !== 0 || left < SPAN_PAGES[lv0])) lv0--;
-      this.pt.pool.reserve(Math.ceil(left / (512 * SPAN_PAGES[lv0])) + 2 * this.levels);
+      this.pt.reserve(Math.ceil(left / (512 * SPAN_PAGES[lv0])) + 2 * this.levels);
     }
     while (left > 0) {
       let lv = this.maxLeaf;
@@ -156,9 +172,23 @@ export class VtdDomain implements IommuDomain {
 
   /** `iommu_unmap`: bytes actually unmapped (whole leaves; stops at a hole or inside a superpage). */
   unmap(iova: number, size: number): number {
+    if (size === 4096 && this.sinks.length === 0) {
+      const ipfn = iova * PAGE_INV;
+      if (ipfn >= 0 && Math.floor(ipfn) === ipfn) {
+        const n = this.pt.unmap4k(ipfn);
+        if (n >= 0) {
+          this.stats.unmapCalls++;
+          return n;
+        }
+      }
+    }
+    return this.unmapSlow(iova, size);
+  }
+
+  private unmapSlow(iova: number, size: number): number {
     this.stats.unmapCalls++;
-    const ipfn = iova / 4096;
-    const n = size / 4096;
+    const ipfn = iova * PAGE_INV;
+    const n = size * PAGE_INV;
     if (!(ipfn >= 0 && n > 0) || Math.floor(ipfn) !== ipfn || Math.floor(n) !== n) return 0;
     const done = this.pt.unmapPages(ipfn, n) * 4096;
     if (done > 0 && (this.sinks.length > 0 || this.pt.pendingFree.length > 0)) this.releaseAfterFlush(iova, done);
@@ -189,8 +219,7 @@ export class VtdDomain implements IommuDomain {
   }
 
   iovaToPhys(iova: number): number {
-    if (!(iova >= 0) || iova >= this.endPfn * 4096) return -1;
-    return this.pt.iovaToPhys(iova);
+    return iova >= 0 && iova < this.limit ? this.pt.iovaToPhys(iova) : -1;
   }
 
   destroy(): void {

@@ -23,32 +23,14 @@ export const SPAN_PAGES = [0, 1, 512, 262144, 134217728, 68719476736];
 /** Byte offset mask inside a leaf at level L (leaves exist at levels 1..3 only). */
 const OFF_MASK = [0, 0xfff, 0x1fffff, 0x3fffffff];
 
-/** Levels 3..1 of a walk from table t (level-3 index = IOVA bits 38:30). */
-function walkLow3(words: Int32Array, t: number, lo32: number, hi32: number): number {
-  let w = (t << 10) | ((((lo32 >>> 30) | (hi32 << 2)) & 511) << 1);
-  let lo = words[w];
-  if ((lo & 3) === 0) return -1;
-  if (lo & DMA_PTE_LARGE_PAGE) return superLeaf(words, w, lo32, 0x3fffffff);
-  w = ((lo >>> 12) << 10) | (((lo32 >>> 21) & 511) << 1);
-  lo = words[w];
-  if ((lo & 3) === 0) return -1;
-  if (lo & DMA_PTE_LARGE_PAGE) return superLeaf(words, w, lo32, 0x1fffff);
-  w = ((lo >>> 12) << 10) | (((lo32 >>> 12) & 511) << 1);
-  lo = words[w];
-  if ((lo & 3) === 0) return -1;
-  return (words[w + 1] & 0xfffff) * TWO32 + (((lo & -4096) | (lo32 & 0xfff)) >>> 0);
-}
-
-function superLeaf(words: Int32Array, w: number, lo32: number, offMask: number): number {
-  return (words[w + 1] & 0xfffff) * TWO32 + (((words[w] & -4096) | (lo32 & offMask)) >>> 0);
-}
-
 let nextSpace = 1;
 /** Table spaces by id, so a unit can resolve an SLPTPTR to the page table it names. */
 export const tableSpaces = new Map<number, VtdPageTable>();
 
 export class VtdPageTable {
   readonly pool: TablePool;
+  /** pool.words, refreshed after every allocation (saves a dependent load on every walk). */
+  private words: Int32Array;
   readonly root: number;
   readonly space: number;
   /** High word of every table-pointer entry: the space id in bits 51:40. */
@@ -77,6 +59,7 @@ export class VtdPageTable {
     nextSpace = (nextSpace % 4095) + 1;
     this.hiTag = this.space << 8;
     this.root = this.pool.alloc(); // paging_domain_alloc allocates the pgd up front
+    this.words = this.pool.words;
     tableSpaces.set(this.space, this);
   }
 
@@ -87,6 +70,12 @@ export class VtdPageTable {
   /** Physical address of table t (what a parent entry or a context entry's SLPTPTR holds). */
   tableAddress(t: number): number {
     return this.space * 2 ** 40 + t * 4096;
+  }
+
+  /** Grows the pool ahead of a large map. */
+  reserve(n: number): void {
+    this.pool.reserve(n);
+    this.words = this.pool.words;
   }
 
   /** Table index from a table entry (pool indices < 2^20 sit in address bits 31:12). */
@@ -119,7 +108,7 @@ export class VtdPageTable {
       const lo = this.pool.words[w];
       if ((lo & 3) === 0) {
         const c = this.pool.alloc();
-        const words = this.pool.words; // alloc may have grown the pool
+        const words = (this.words = this.pool.words); // alloc may have grown the pool
         words[w] = (c << 12) | 3;
         words[w + 1] = this.hiTag;
         t = c;
@@ -142,7 +131,7 @@ export class VtdPageTable {
       this.cachedBase = base;
       this.cachedTable = t;
     }
-    const words = this.pool.words;
+    const words = this.words;
     const w = (t << 10) | ((ipfn & 511) << 1);
     if ((words[w] & 3) !== 0) return false;
     words[w] = ((ppfn & 0xfffff) << 12) | prot;
@@ -173,16 +162,24 @@ export class VtdPageTable {
       }
       const words = this.pool.words;
       let w = t * TABLE_WORDS + (((ipfn * INV[lv]) & 511) << 1);
-      const end = t * TABLE_WORDS + TABLE_WORDS;
-      do {
-        if ((words[w] & 3) !== 0 && !this.replaceEmptyTable(words, w, lv)) return done;
-        words[w] = ((ppfn & 0xfffff) << 12) | prot | ps;
-        words[w + 1] = (ppfn * 2 ** -20) & 0xfffff;
-        done++;
-        ipfn += step;
-        ppfn += step;
-        w += 2;
-      } while (done < count && w < end);
+      const n = Math.min(count - done, (t * TABLE_WORDS + TABLE_WORDS - w) >> 1);
+      // Entry words advance with int32 arithmetic: lo by step pages, carrying into hi.
+      const inc = lv === 1 ? 4096 : lv === 2 ? 0x200000 : 0x40000000;
+      let lo = (((ppfn & 0xfffff) << 12) | prot | ps) >>> 0;
+      let hi = (ppfn * 2 ** -20) & 0xfffff;
+      for (let k = 0; k < n; k++, w += 2) {
+        if ((words[w] & 3) !== 0 && !this.replaceEmptyTable(words, w, lv)) return done + k;
+        words[w] = lo;
+        words[w + 1] = hi;
+        lo += inc;
+        if (lo >= 4294967296) {
+          lo -= 4294967296;
+          hi++;
+        }
+      }
+      done += n;
+      ipfn += n * step;
+      ppfn += n * step;
     }
     return done;
   }
@@ -237,6 +234,17 @@ export class VtdPageTable {
   }
 
   private stopped = false;
+
+  /** One 4 KiB page in the cached level-1 table: bytes removed (0 at a hole), or -1 = take the general path. */
+  unmap4k(ipfn: number): number {
+    if (ipfn - (ipfn & 511) !== this.cachedBase) return -1;
+    const words = this.words;
+    const w = (this.cachedTable << 10) | ((ipfn & 511) << 1);
+    if ((words[w] & 3) === 0) return 0;
+    words[w] = 0;
+    words[w + 1] = 0;
+    return 4096;
+  }
 
   /**
    * Unmaps from ipfn for npages with the generic_pt rule (§6.2): leaves whose first page is covered
@@ -309,13 +317,25 @@ export class VtdPageTable {
   }
 
   /**
-   * Software lookup (`intel_iommu_iova_to_phys`): physical address or -1 when not mapped. The walk is
-   * unrolled and split in two small functions so the JIT inlines it and the result stays unboxed.
+   * Software lookup (`intel_iommu_iova_to_phys`): physical address or -1 when not mapped. The walk
+   * returns a word index (a small integer) so that, inlined or not, no 64-bit value gets boxed.
    */
   iovaToPhys(iova: number): number {
-    const words = this.pool.words;
     const lo32 = iova >>> 0;
-    const hi32 = (iova * 2.3283064365386963e-10) | 0;
+    const w = this.leafWord(lo32, (iova * 2.3283064365386963e-10) | 0);
+    if (w < 0) return -1;
+    const words = this.words;
+    const lo = words[w];
+    const off = (lo & DMA_PTE_LARGE_PAGE) === 0 ? lo32 & 0xfff : this.leafLevel === 3 ? lo32 & 0x3fffffff : lo32 & 0x1fffff;
+    return (words[w + 1] & 0xfffff) * TWO32 + (((lo & -4096) | off) >>> 0);
+  }
+
+  /** Level of the superpage leaf found by the last leafWord. */
+  private leafLevel = 1;
+
+  /** Word index of the leaf entry mapping the IOVA (lo32, hi32), or -1. Unrolled walk. */
+  private leafWord(lo32: number, hi32: number): number {
+    const words = this.words;
     let t = this.root;
     if (this.levels > 3) {
       if (this.levels === 5) {
@@ -327,7 +347,22 @@ export class VtdPageTable {
       if ((lo & 3) === 0) return -1;
       t = lo >>> 12;
     }
-    return walkLow3(words, t, lo32, hi32);
+    let w = (t << 10) | ((((lo32 >>> 30) | (hi32 << 2)) & 511) << 1);
+    let lo = words[w];
+    if ((lo & 3) === 0) return -1;
+    if (lo & DMA_PTE_LARGE_PAGE) {
+      this.leafLevel = 3;
+      return w;
+    }
+    w = ((lo >>> 12) << 10) | (((lo32 >>> 21) & 511) << 1);
+    lo = words[w];
+    if ((lo & 3) === 0) return -1;
+    if (lo & DMA_PTE_LARGE_PAGE) {
+      this.leafLevel = 2;
+      return w;
+    }
+    w = ((lo >>> 12) << 10) | (((lo32 >>> 12) & 511) << 1);
+    return (words[w] & 3) === 0 ? -1 : w;
   }
 
   /**
@@ -336,7 +371,7 @@ export class VtdPageTable {
    * the walk as QEMU's vtd_iova_to_slpte does. Sets walkLevel to the leaf level.
    */
   dmaWalk(iova: number, write: boolean): number {
-    const words = this.pool.words;
+    const words = this.words;
     const pfn = iova * (1 / 4096);
     const need = write ? DMA_PTE_WRITE : DMA_PTE_READ;
     const deny = write ? -0x5 : -0x6;
