@@ -368,7 +368,7 @@ export class VfioSystem {
 
   /** Devices a slot or bus reset of d would reset, or null when neither is possible. */
   private resetScope(d: HostDevice): HostDevice[] | null {
-    if (d.bus === 0 || d.isVirtfn) return null;
+    if (d.bus === 0) return null;
     return this.host.devices.filter((o) => o.domain === d.domain && o.bus === d.bus);
   }
 
@@ -421,7 +421,8 @@ export function hostDriverFor(host: VfioHost, d: HostDevice): { name: string; pr
   const id = `${d.vendor.toString(16).padStart(4, "0")}:${d.device.toString(16).padStart(4, "0")}`;
   if (id === "8086:10d3") return { name: "e1000e", probes: true };
   if (id === "8086:100e") return { name: "e1000", probes: true };
-  if (id === "1b36:0010" || d.classCode === 0x010802) return { name: "nvme", probes: !d.isVirtfn };
+  // nvme binds to QEMU's VFs too (probe is asynchronous; the controller fails later): recorded
+  if (id === "1b36:0010" || d.classCode === 0x010802) return { name: "nvme", probes: true };
   if (d.classCode >> 8 === 0x0604) {
     // PCIe root / switch ports: pcieport; other PCI-to-PCI bridges: shpchp, which fails to probe them
     const pcie = pcieType(d);
