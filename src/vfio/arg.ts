@@ -18,8 +18,14 @@ export class IoctlArg {
    */
   userRanges: { start: bigint; last: bigint }[] = [];
 
+  /** Zeroes the struct area (every request's struct and capability space fits in 64 bytes;
+   *  iommufd and the cap chains of larger argsz use clearAll). */
   reset(): this {
-    this.buf.fill(0);
+    this.buf.fill(0, 0, 64);
+    if (this.dirtyHigh) {
+      this.buf.fill(0, 64);
+      this.dirtyHigh = false;
+    }
     this.value = 0;
     this.str = "";
     if (this.userRanges.length) this.userRanges = [];
@@ -45,18 +51,24 @@ export class IoctlArg {
   hi(off: number): number {
     return this.dv.getUint32(off + 4, true);
   }
+  /** Set by writers past byte 64, so the next reset clears everything. */
+  dirtyHigh = false;
   setU32(off: number, v: number): void {
+    if (off >= 60) this.dirtyHigh = true;
     this.dv.setUint32(off, v >>> 0, true);
   }
   setU16(off: number, v: number): void {
+    if (off >= 62) this.dirtyHigh = true;
     this.dv.setUint16(off, v & 0xffff, true);
   }
   setU64(off: number, v: number): void {
+    if (off >= 56) this.dirtyHigh = true;
     const hi = Math.floor(v / TWO32);
     this.dv.setUint32(off, v - hi * TWO32, true);
     this.dv.setUint32(off + 4, hi >>> 0, true);
   }
   setBig64(off: number, v: bigint): void {
+    if (off >= 56) this.dirtyHigh = true;
     this.dv.setBigUint64(off, BigInt.asUintN(64, v), true);
   }
   big64(off: number): bigint {

@@ -111,6 +111,7 @@ export function deviceIoctl(dev: VfioDevice, nr: number, a: IoctlArg, k: KernelF
         const d = devs[i]!;
         a.setU32(12 + 8 * i, d.group < 0 ? 0 : d.group);
         a.setU16(16 + 8 * i, d.domain);
+        if (i > 4) a.dirtyHigh = true;
         a.buf[18 + 8 * i] = d.bus;
         a.buf[19 + 8 * i] = d.devfn;
       }

@@ -330,11 +330,14 @@ export class Type1 {
 
   /** vfio_dma_do_unmap after the checks; returns the bytes removed (or marked) or -errno. */
   unmap(iova: number, size: number, all: boolean, vaddr = false): number {
-    const end = iova + size; // exclusive
+    // iova + size in u64 arithmetic: a range ending at the very top wraps to 0, and the kernel's
+    // walk (`dma->iova >= iova + size`) then stops at once (recorded: unmap-v2.trace)
+    const end0 = iova + size;
+    const end = all ? Infinity : end0 >= TWO64 ? end0 - TWO64 : end0;
     if (this.v2 && !all) {
       const a = this.findContaining(iova);
       if (a >= 0 && this.dmas[a]!.iova !== iova) return -EINVAL;
-      const b = this.findContaining(end - PAGE_SIZE);
+      const b = this.findContaining(end0 - PAGE_SIZE);
       if (b >= 0) {
         const d = this.dmas[b]!;
         if (d.iova + d.size !== end) return -EINVAL;
