@@ -16,3 +16,18 @@ export { Phb, PowerPe, createPhb, type PhbOptions } from "./power/phb.js";
 export * from "./power/eeh.js";
 export * from "./power/hcall.js";
 export { AmdV1Domain, createAmdV1Domain, AMD_PTE_PR, AMD_PTE_IR_HI, AMD_PTE_IW_HI, AMD_PTE_NL_SIZE, type AmdV1Options } from "./amd/v1.js";
+
+import type { IommuDomain } from "./domain.js";
+import { createVtdDomain as vtd, type VtdDomainOptions as VtdOpts } from "./vtd/domain.js";
+import { createAmdV1Domain as amd, type AmdV1Options as AmdOpts } from "./amd/v1.js";
+import { createTceWindow as tce, type TceWindowOptions as TceOpts } from "./power/window.js";
+
+/** One entry point for the VFIO layer: a domain of the platform's format (x86 default = QEMU intel-iommu). */
+export function createIommuDomain(format: "vtd-sl", opts?: VtdOpts): IommuDomain;
+export function createIommuDomain(format: "amd-v1", opts?: AmdOpts): IommuDomain;
+export function createIommuDomain(format: "power-tce", opts?: TceOpts): IommuDomain;
+export function createIommuDomain(format: "vtd-sl" | "amd-v1" | "power-tce", opts: object = {}): IommuDomain {
+  if (format === "amd-v1") return amd(opts as AmdOpts);
+  if (format === "power-tce") return tce(opts as TceOpts);
+  return vtd(opts as VtdOpts);
+}
