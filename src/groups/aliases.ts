@@ -52,9 +52,9 @@ export function computeAliases(topo: Topology, kernel: KernelVersion, extra: (i:
     const v = topo.vendor[i]!;
     const d = topo.device[i]!;
     const devfn = topo.devfn[i]!;
-    for (const e of byVendor.get(v) ?? []) {
-      if (!e.devices.includes(d)) continue;
-      add(i, aliasDevfns(e, topo, i, devfn), e.what);
+    const entries = byVendor.get(v);
+    if (entries) {
+      for (const e of entries) if (e.devices.includes(d)) add(i, aliasDevfns(e, topo, i, devfn), e.what);
     }
     if (v === 0x11f8 && SWITCHTEC_NTB_IDS.has(d) && topo.classCode[i]! >> 8 === 0x0680) {
       info.unknowable.set(i, "Switchtec NTB: its proxy-ID DMA aliases live in device MMIO, not in config space");
@@ -66,7 +66,9 @@ export function computeAliases(topo: Topology, kernel: KernelVersion, extra: (i:
     if (ex?.length) add(i, [...ex], "alias given by the input (e.g. AMD IVRS)");
   }
   // Bridge flags (header fixups).
+  const flagVendors = new Set(BRIDGE_FLAG_TABLE.map((e) => e.vendor));
   for (let i = 0; i < topo.count; i++) {
+    if (!flagVendors.has(topo.vendor[i]!)) continue;
     for (const e of BRIDGE_FLAG_TABLE) {
       if (e.vendor !== topo.vendor[i] || !e.devices.includes(topo.device[i]!) || !kernelAtLeast(kernel, e.since[0], e.since[1])) continue;
       if (e.flag === "pcie_bridge_alias") {

@@ -32,12 +32,13 @@ function prng(seed: number): () => number {
 
 type Subtree = { kind: 0 | 1 | 2 | 3 | 4; width: number; acs: boolean; buses: number };
 
-/** Generates about `target` functions (at least that many); returns the count produced. */
+/** Generates about `target` functions (at least that many, overshooting by under one domain); returns the count. */
 export function generateSyntheticHost(target: number, sink: SynthSink, seed = 1): number {
   const rnd = prng(seed);
   const f = blankFields();
   let produced = 0;
   let index = 0;
+  let pendingVfs = 0;
   const vfQueue: { pf: number; domain: number; bus: number; devfn: number; s: SynthSriov }[] = [];
   const emit = (domain: number, bus: number, devfn: number, vendor: number, device: number, cls: number, type: number, flags: number, acs: boolean, sec = -1, sub = -1, sriov: SynthSriov | null = null): number => {
     f.domain = domain; f.bus = bus; f.devfn = devfn; f.vendor = vendor; f.device = device; f.classCode = cls; f.pcieType = type;
@@ -48,7 +49,7 @@ export function generateSyntheticHost(target: number, sink: SynthSink, seed = 1)
     produced++;
     return index++;
   };
-  for (let domain = 0; produced < target && domain < 0x10000; domain++) {
+  for (let domain = 0; produced + pendingVfs < target && domain < 0x10000; domain++) {
     // Plan the root ports of this domain so bus numbers stay below 256.
     const plan: Subtree[] = [];
     let nextBus = 1;
@@ -84,6 +85,7 @@ export function generateSyntheticHost(target: number, sink: SynthSink, seed = 1)
           const s: SynthSriov = { numVfs: p.width, offset: 1, stride: 1, vfDeviceId: 0x101e };
           const pf = emit(domain, b, 0, 0x15b3, 0x101d, 0x020000, PCI_EXP_TYPE_ENDPOINT, 0, false, -1, -1, s);
           vfQueue.push({ pf, domain, bus: b, devfn: 0, s });
+          pendingVfs += s.numVfs;
           break;
         }
         case 3: { // switch: upstream port, downstream ports (ACS on some), one endpoint each

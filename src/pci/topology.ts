@@ -159,8 +159,9 @@ export class Topology {
     return -1;
   }
 
-  /** Appends one function; call in probe order. */
+  /** Appends one function; call in probe order. Grows the arrays when full. */
   add(f: FunctionFields): number {
+    if (this.count === this.domain.length) this.grow(this.count * 2);
     const i = this.count++;
     this.domain[i] = f.domain;
     this.bus[i] = f.bus;
@@ -181,6 +182,17 @@ export class Topology {
     this.physfn[i] = f.physfn;
     if (!(f.flags & FN_VIRTFN)) this.bootCount = i + 1;
     return i;
+  }
+
+  private grow(capacity: number): void {
+    const self = this as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(self)) {
+      if (!ArrayBuffer.isView(v) || v instanceof DataView) continue;
+      const old = v as unknown as { length: number; constructor: new (n: number) => { set(a: ArrayLike<number>): void } };
+      const next = new old.constructor(capacity);
+      next.set(old as unknown as ArrayLike<number>);
+      self[k] = next;
+    }
   }
 
   /**
