@@ -22,6 +22,13 @@ export function bad(msg: string): never {
 export function tokenize(text: string): string[] {
   const hash = text.indexOf("#");
   const s = hash >= 0 ? text.slice(0, hash) : text;
+  // fast path: single spaces only (the usual trace line)
+  if (s.indexOf("\t") < 0 && s.indexOf("\r") < 0 && s.indexOf("  ") < 0) {
+    const parts = s.split(" ");
+    if (parts.length && parts[0] === "") parts.shift();
+    if (parts.length && parts[parts.length - 1] === "") parts.pop();
+    return parts;
+  }
   const out: string[] = [];
   let i = 0;
   const n = s.length;
