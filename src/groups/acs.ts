@@ -117,7 +117,7 @@ export class AcsState {
     let d = start;
     // Walk up until a memoised answer or the root; then fill the memo on the way back down.
     let depth = 0;
-    let result = 1;
+    let result: number;
     while (true) {
       const m = memo[d]!;
       if (m !== -1) {

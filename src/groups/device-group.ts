@@ -46,7 +46,7 @@ export function assignGroups(topo: Topology, acs: AcsState, aliases: AliasInfo, 
   const acsOk = acs.enabled;
   const flags = topo.flags;
   let current = 0;
-  let via = -1;
+  let via: number;
 
   const exists = (t: number): boolean => t < topo.bootCount || t <= current;
 

@@ -22,6 +22,7 @@ describe("vfio-lab groups", () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /0000:06:00\.0 .*10de:2484/);
     assert.match(r.stdout, /shares multifunction slot 0000:06:00/);
+    // eslint-disable-next-line no-control-regex
     assert.doesNotMatch(r.stdout, /\x1b\[/, "NO_COLOR respected");
   });
 
