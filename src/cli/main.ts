@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { exitStatusFor } from "./errors.js";
 import { registerGroupsCommand } from "./groups.js";
+import { registerReplayCommand } from "./replay.js";
 import { registerSnapshotCommand } from "./snapshot.js";
 import { registerSynthCommand } from "./synth.js";
 
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGroupsCommand(program, out);
   registerSnapshotCommand(program, out);
   registerSynthCommand(program);
+  registerReplayCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv, { from: "user" });
