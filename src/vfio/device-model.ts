@@ -40,7 +40,7 @@ export const KNOWN_MODELS: ReadonlyMap<string, KnownModel> = new Map([
   ["8086:100e", { bars: [0x20000, 0x40, 0, 0, 0, 0], rom: 0x40000 }], // e1000 (82540EM)
   ["1b36:0010", { bars: [0x4000, 0, 0, 0, 0, 0], rom: 0 }], // QEMU NVMe controller
   ["1b36:0010:vf", { bars: [0x4000, 0, 0, 0, 0, 0], rom: 0 }], // its VFs
-  ["1234:1111", { bars: [0x1000000, 0, 0x1000, 0, 0, 0], rom: 0x10000 }], // QEMU std VGA
+  ["1234:1111", { bars: [0x1000000, 0, 0x1000, 0, 0, 0], rom: 0x20000 }], // QEMU std VGA: the boot VGA, its ROM is the 128 KiB shadow (recorded: vga.trace)
   ["8086:2922", { bars: [0, 0, 0, 0, 0x20, 0x1000], rom: 0 }], // ICH9 AHCI
   ["8086:2930", { bars: [0, 0, 0, 0, 0x40, 0], rom: 0 }], // ICH9 SMBus
   ["8086:2918", { bars: [0, 0, 0, 0, 0, 0], rom: 0 }], // ICH9 LPC

@@ -21,6 +21,10 @@ export interface KernelFeatures {
   readonly overflowErrno: number;
   /** /dev/iommu exists. */
   readonly iommufd: boolean;
+  /** nvme's probe returns before the controller comes up, so it binds even to QEMU's offline VFs (6.1; 6.12 probes synchronously and fails: recorded sriov-pf-vf; boundary assumed 6.3). */
+  readonly nvmeAsyncProbe: boolean;
+  /** A read-only uncharged mapping directly above the runner's first `mem` mapping (bytes; 0 = a hole): 6.12's layout (from 6.7 assumed). */
+  readonly untouchedAboveFirstMem: number;
 }
 
 export function kernelFeatures(release = "6.1"): KernelFeatures {
@@ -35,10 +39,12 @@ export function kernelFeatures(release = "6.1"): KernelFeatures {
     minor,
     setContainerBadFdErrno: at(6, 2) ? 77 /* EBADFD */ : 22 /* EINVAL */,
     msixDynamic: at(6, 5),
-    nestingExtension: !at(6, 12),
+    nestingExtension: !at(6, 13), // spec says 6.12; Debian 6.12.117 still answers 1 (recorded: nesting.trace)
     infoPadded: at(6, 6),
     groupRevokedOnLastDevice: true, // 6.3+ upstream; Debian 6.1.y behaves the same (recorded: last-device-*.trace)
     overflowErrno: at(6, 15) ? 75 /* EOVERFLOW */ : 22,
     iommufd: m[3] !== undefined && at(6, 2),
+    nvmeAsyncProbe: !at(6, 3),
+    untouchedAboveFirstMem: at(6, 7) ? 0x100000 : 0,
   };
 }

@@ -10,6 +10,11 @@ export interface Vma {
   end: number;
   /** Physical address of the first page; pages are physically contiguous within a VMA. */
   phys: number;
+  /**
+   * A read-only mapping the runner did not make with `mem` whose pages are not charged when
+   * pinned (reserved pfns): read pins succeed uncharged, write pins fault (EFAULT).
+   */
+  readOnlyUncharged?: boolean;
 }
 
 export class ProcessMm {
@@ -23,6 +28,13 @@ export class ProcessMm {
   chargeLocked = true;
   private nextVaddr = 0x7f0000000000;
   private nextPhys = 0x100000000;
+  /**
+   * Size of a read-only, uncharged mapping directly above the process's first `mem` mapping
+   * (0 = a hole there). The runner's address-space layout differs by kernel: on 6.1 a hole, on
+   * 6.12 read pins just past the first `mem` succeed without a charge and write pins fault
+   * (recorded: map-checks, memlock-limit-zero, memlock-2); its size is unknown, 1 MiB modelled.
+   */
+  untouchedAboveFirst = 0;
 
   /** Anonymous private memory of `bytes` (rounded up to pages); returns its address. */
   mmap(bytes: number): number {
@@ -30,9 +42,15 @@ export class ProcessMm {
     const start = this.nextVaddr;
     // a guard gap of one page between mappings, like the kernel's separate VMAs
     this.nextVaddr += len + 0x10000;
-    const vma = { start, end: start + len, phys: this.nextPhys };
+    const vma: Vma = { start, end: start + len, phys: this.nextPhys };
     this.nextPhys += len + 0x200000;
     this.vmas.push(vma);
+    if (this.vmas.length === 1 && this.untouchedAboveFirst > 0) {
+      const above: Vma = { start: start + len, end: start + len + this.untouchedAboveFirst, phys: this.nextPhys, readOnlyUncharged: true };
+      this.nextPhys += this.untouchedAboveFirst + 0x200000;
+      this.vmas.push(above);
+      this.nextVaddr = above.end + 0x10000;
+    }
     return start;
   }
 
@@ -58,6 +76,42 @@ export class ProcessMm {
       va += k * PAGE_SIZE;
     }
     return n;
+  }
+
+  /**
+   * Pages from vaddr on that a pin would charge, page by page, until `pages` or the first hole:
+   * returns [backed pages, index of the first page past the limit or -1]. `allowed` = pages that
+   * may still be charged; `write` pins fault on read-only mappings.
+   */
+  pinScan(vaddr: number, pages: number, allowed: number, write: boolean): { backed: number; overAt: number } {
+    let n = 0, charged = 0;
+    let va = vaddr;
+    while (n < pages) {
+      const v = this.find(va);
+      if (!v || (v.readOnlyUncharged && write)) break;
+      const k = Math.min(pages - n, (v.end - va) / PAGE_SIZE);
+      if (!v.readOnlyUncharged) {
+        if (charged + k > allowed) return { backed: n + k, overAt: n + Math.max(0, allowed - charged) };
+        charged += k;
+      }
+      n += k;
+      va += k * PAGE_SIZE;
+    }
+    return { backed: n, overAt: -1 };
+  }
+
+  /** Charged pages of a successful pin (same rule as pinScan). */
+  chargeOf(vaddr: number, pages: number): number {
+    let c = 0, n = 0, va = vaddr;
+    while (n < pages) {
+      const v = this.find(va);
+      if (!v) break;
+      const k = Math.min(pages - n, (v.end - va) / PAGE_SIZE);
+      if (!v.readOnlyUncharged) c += k;
+      n += k;
+      va += k * PAGE_SIZE;
+    }
+    return c;
   }
 
   /** Physical address of the page at vaddr (must be backed). */

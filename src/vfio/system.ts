@@ -69,6 +69,7 @@ export class VfioSystem {
       platform: this.iommuKind === "power" ? "power" : "x86",
       type1Options: opts.type1 ?? {},
     };
+    this.mm.untouchedAboveFirst = this.k.untouchedAboveFirstMem;
     this.driver = host.devices.map((d) => d.bootDriver);
     // devices bound to vfio-pci at boot register their groups
     for (const d of host.devices) if (this.driver[d.index] === "vfio-pci") this.registerVfioDevice(d);
@@ -284,7 +285,7 @@ export class VfioSystem {
       if (cur === "vfio-pci" && this.deviceBusy(bdf)) return WOULD_BLOCK;
       this.unbindDriver(d);
     }
-    const host = hostDriverFor(this.host, d);
+    const host = hostDriverFor(this.host, d, this.k);
     if (!host) return -ENODEV;
     if (!DMA_MANAGED_DRIVERS.has(host.name) && this.groupUserOwned(d)) return -EINVAL;
     if (!host.probes) return -ENODEV;
@@ -416,13 +417,13 @@ export function matchName(pciName: string, buf: string): number {
 }
 
 /** The driver the kernel's drivers_probe would pick for a device on its own. */
-export function hostDriverFor(host: VfioHost, d: HostDevice): { name: string; probes: boolean } | null {
+export function hostDriverFor(host: VfioHost, d: HostDevice, k?: KernelFeatures): { name: string; probes: boolean } | null {
   if (d.bootDriver && d.bootDriver !== "vfio-pci" && d.bootDriver !== "pci-stub") return { name: d.bootDriver, probes: true };
   const id = `${d.vendor.toString(16).padStart(4, "0")}:${d.device.toString(16).padStart(4, "0")}`;
   if (id === "8086:10d3") return { name: "e1000e", probes: true };
   if (id === "8086:100e") return { name: "e1000", probes: true };
-  // nvme binds to QEMU's VFs too (probe is asynchronous; the controller fails later): recorded
-  if (id === "1b36:0010" || d.classCode === 0x010802) return { name: "nvme", probes: true };
+  // nvme on QEMU's offline VFs: bound on 6.1 (asynchronous probe), refused on 6.12 (recorded)
+  if (id === "1b36:0010" || d.classCode === 0x010802) return { name: "nvme", probes: !d.isVirtfn || (k?.nvmeAsyncProbe ?? true) };
   if (d.classCode >> 8 === 0x0604) {
     // PCIe root / switch ports: pcieport; other PCI-to-PCI bridges: shpchp, which fails to probe them
     const pcie = pcieType(d);

@@ -258,12 +258,11 @@ export class Type1 {
   private pinMap(dma: Dma): number {
     const mm = this.mm;
     const pages = dma.size / PAGE_SIZE;
-    const backed = mm.backedPages(dma.vaddr, pages);
-    if (mm.chargeLocked) {
-      const allowed = Math.max(0, mm.limitPages - mm.lockedVm);
-      if (allowed < backed) return -ENOMEM;
-    }
-    if (backed < pages) return -EFAULT;
+    const write = (dma.prot & IOMMU_WRITE) !== 0;
+    const allowed = mm.chargeLocked ? Math.max(0, mm.limitPages - mm.lockedVm) : Infinity;
+    const scan = mm.pinScan(dma.vaddr, pages, allowed, write);
+    if (scan.overAt >= 0) return -ENOMEM;
+    if (scan.backed < pages) return -EFAULT;
     // runs: physically contiguous pieces (one per VMA piece here)
     let va = dma.vaddr, io = dma.iova, left = dma.size;
     while (left > 0) {
@@ -284,9 +283,10 @@ export class Type1 {
         }
       }
     }
+    const charged = mm.chargeOf(dma.vaddr, pages);
     if (mm.chargeLocked) {
-      dma.lockedPages = pages;
-      mm.lockedVm += pages;
+      dma.lockedPages = charged;
+      mm.lockedVm += charged;
     }
     return 0;
   }
