@@ -20,8 +20,9 @@ export function groupsJson(r: GroupingResult, explanation: Explanation | null): 
   if (r.kernelGroups) out.kernelGroups = r.kernelGroups;
   const warnings = [...r.warnings];
   if (r.overrideRun) {
-    out.acsOverride = { spec: r.overrideRun.options.override!.text, withoutOverride: groupsOf(r.run), pretended: pretendedIsolation(r) };
-    warnings.push(...pretendedIsolation(r).map((p) => p.warning));
+    const pretended = pretendedIsolation(r);
+    out.acsOverride = { spec: r.overrideRun.options.override!.text, withoutOverride: groupsOf(r.run), pretended };
+    warnings.push(...pretended.map((p) => p.warning));
   }
   out.warnings = warnings;
   if (explanation) out.explain = explanation;

@@ -309,7 +309,7 @@ export class Topology {
       if (b < 0) continue;
       const up = this.upstreamBridge(i);
       if (up < 0) continue;
-      if (this.subordinateBus[i]! > this.subordinateBus[up]! || this.secondaryBus[i]! <= this.secondaryBus[up]! - 1) {
+      if (this.subordinateBus[i]! > this.subordinateBus[up]!) {
         const w = where(i);
         throw new TopologyError(
           `bridge ${this.bdf(i)} window [${hex2(this.secondaryBus[i]!)}-${hex2(this.subordinateBus[i]!)}] is not inside its parent ${this.bdf(up)}'s [${hex2(this.secondaryBus[up]!)}-${hex2(this.subordinateBus[up]!)}]`,

@@ -1,6 +1,8 @@
 // Small decoders of PCI config space for what vfio-pci reports: BARs, capabilities (PM, MSI,
 // MSI-X, PCIe, AF), the interrupt pin, the SR-IOV VF BARs. Offsets from the PCI spec (include/uapi/linux/pci_regs.h).
 
+import { findCapability, findExtCapability } from "../pci/caps/walk.js";
+
 export const CAP_PM = 0x01, CAP_MSI = 0x05, CAP_PCIE = 0x10, CAP_MSIX = 0x11, CAP_AF = 0x13;
 export const EXT_CAP_SRIOV = 0x0010;
 
@@ -14,28 +16,14 @@ export function cfg32(c: Uint8Array, o: number): number {
   return (cfg16(c, o) | (cfg16(c, o + 2) << 16)) >>> 0;
 }
 
-/** Offset of the first standard capability with this id, or 0. */
+/** Offset of the first standard capability with this id, or 0 (the kernel's walk, src/pci). */
 export function findCap(c: Uint8Array, id: number): number {
-  if (c.length < 64 || !(cfg16(c, 0x06) & 0x10)) return 0;
-  let pos = cfg8(c, 0x34) & 0xfc;
-  for (let ttl = 48; pos >= 0x40 && ttl > 0; ttl--) {
-    if (cfg8(c, pos) === id) return pos;
-    pos = cfg8(c, pos + 1) & 0xfc;
-  }
-  return 0;
+  return Math.max(0, findCapability(c, id));
 }
 
 /** Offset of the first extended capability with this id, or 0. */
 export function findExtCap(c: Uint8Array, id: number): number {
-  if (c.length <= 0x100) return 0;
-  let pos = 0x100;
-  for (let ttl = 480; pos >= 0x100 && ttl > 0; ttl--) {
-    const h = cfg32(c, pos);
-    if (h === 0 || h === 0xffffffff) return 0;
-    if ((h & 0xffff) === id) return pos;
-    pos = (h >>> 20) & 0xffc;
-  }
-  return 0;
+  return Math.max(0, findExtCapability(c, id));
 }
 
 export interface BarReg {
