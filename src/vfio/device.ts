@@ -6,6 +6,7 @@ import type { DeviceModel } from "./device-model.js";
 import type { HostDevice } from "./host.js";
 import type { KernelFeatures } from "./kernel.js";
 import type { GroupFile, VfioGroup } from "./group.js";
+import type { IommufdCtx } from "./iommufd/ctx.js";
 import {
   EINVAL, ENODEV, ENOSPC, ENOTTY, VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_DEVICE_GET_INFO,
   VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, VFIO_DEVICE_GET_REGION_INFO,
@@ -16,6 +17,10 @@ import {
 
 export class VfioDevice {
   openCount = 0;
+  /** Bound to an iommufd (vfio_iommufd_physical_bind): the context, device ID, attachment. */
+  iommufd: { ctx: IommufdCtx; devId: number; attached: boolean } | null = null;
+  /** Registration index: the N of /dev/vfio/devices/vfioN. */
+  cdevIndex = -1;
   /** Set by the open-time reset (vfio_pci_core_enable). */
   resetWorks = false;
 
@@ -39,9 +44,11 @@ export class VfioDevice {
 export class DeviceFile {
   readonly kind = "device" as const;
   refs = 1;
+  /** A cdev file (/dev/vfio/devices/vfioN) has no group file; it is usable once bound. */
+  bound = false;
   constructor(
     readonly device: VfioDevice,
-    readonly groupFile: GroupFile,
+    readonly groupFile: GroupFile | null,
   ) {}
 }
 

@@ -6,6 +6,8 @@ import type { Container } from "./container.js";
 import type { VfioDevice } from "./device.js";
 import type { HostDevice } from "./host.js";
 import type { BackendGroup } from "./type1/type1.js";
+import type { IommufdCtx } from "./iommufd/ctx.js";
+import type { GroupDmaOwner } from "./iommufd-bind.js";
 
 /** Drivers with driver_managed_dma: they take no DMA-owner count on the group. */
 export const DMA_MANAGED_DRIVERS: ReadonlySet<string> = new Set(["vfio-pci", "pci-stub", "pcieport"]);
@@ -24,6 +26,12 @@ export class VfioGroup {
   file: GroupFile | null = null;
   /** 6.3+: the IOMMU group was revoked when the last VFIO device left (ioctls → ENODEV). */
   revoked = false;
+  /** SET_CONTAINER with an iommufd (group->iommufd). */
+  iommufd: IommufdCtx | null = null;
+  /** Device cdevs bound while this group's node may not open (group->cdev_device_open_cnt). */
+  cdevOpen = 0;
+  /** DMA owner of iommufd-bound devices (iommu_device_claim_dma_owner). */
+  readonly iommufdOwner: GroupDmaOwner = { owner: null, count: 0 };
 
   constructor(
     readonly id: number,
@@ -41,9 +49,14 @@ export class VfioGroup {
     return false;
   }
 
-  /** User space owns the group's DMA (SET_CONTAINER done). */
+  /** User space owns the group's DMA (a container, or devices bound to an iommufd). */
   get userOwned(): boolean {
-    return this.container !== null;
+    return this.container !== null || this.iommufdOwner.owner !== null;
+  }
+
+  /** vfio_group_has_iommu. */
+  get hasIommu(): boolean {
+    return this.container !== null || this.iommufd !== null;
   }
 }
 

@@ -13,6 +13,7 @@ import { kernelFeatures, type KernelFeatures } from "./kernel.js";
 import { ProcessMm } from "./mm.js";
 import type { Type1Options } from "./type1/type1.js";
 import { IommufdCtx, IommufdFile } from "./iommufd/ctx.js";
+import { cdevIoctl, cdevRelease, groupOpenOnIommufd, iommufdUnbind } from "./cdev.js";
 import {
   EBADF, EBUSY, EINVAL, ENODEV, ENOENT, ENOTTY, VFIO_GROUP_FLAGS_CONTAINER_SET, VFIO_GROUP_FLAGS_VIABLE,
   VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, VFIO_GROUP_UNSET_CONTAINER, EMFILE,
@@ -58,6 +59,8 @@ export class VfioSystem {
   private readonly iommuKind: IommuKind;
   private readonly addressWidth: number;
   readonly arg = new IoctlArg();
+  /** Next /dev/vfio/devices/vfioN number (vfio_device_set_name's ida). */
+  private nextCdev = 0;
 
   constructor(readonly host: VfioHost, opts: SystemOptions = {}) {
     this.k = kernelFeatures(opts.kernel ?? "6.1");
@@ -106,6 +109,8 @@ export class VfioSystem {
     }
     const m = /^\/dev\/vfio\/(\d+)$/.exec(path);
     if (m) return this.openGroup(Number(m[1]));
+    const c = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(path);
+    if (c) return this.openCdev(Number(c[1]));
     if (path === "/dev/null" || path === "/dev/zero") return this.allocFd(new OtherFile(path));
     return -ENOENT;
   }
@@ -117,10 +122,32 @@ export class VfioSystem {
     return this.openGroup(d.group);
   }
 
+  /** `open /dev/vfio/devices/vfio-of BDF` of the trace format: the device's cdev. */
+  openCdevOf(bdf: string): number {
+    const d = this.host.byBdf.get(bdf);
+    const v = d ? this.vfioDeviceOf(d) : undefined;
+    return v ? this.openCdev(v.cdevIndex) : -ENOENT;
+  }
+
+  /** vfio_device_fops_cdev_open (CONFIG_VFIO_DEVICE_CDEV: 6.6+ with iommufd). */
+  private openCdev(n: number): number {
+    if (!this.k.iommufd || !(this.k.major > 6 || (this.k.major === 6 && this.k.minor >= 6))) return -ENOENT;
+    for (const g of this.groups.values()) {
+      const v = g.devices.find((x) => x.cdevIndex === n);
+      if (v) return this.allocFd(new DeviceFile(v, null));
+    }
+    return -ENOENT;
+  }
+
+  private vfioDeviceOf(d: HostDevice): VfioDevice | undefined {
+    return this.liveGroupOf(d)?.devices.find((x) => x.host === d);
+  }
+
   private openGroup(id: number): number {
     const g = this.groups.get(id);
     if (!g) return -ENOENT;
     if (g.file) return -EBUSY;
+    if (g.cdevOpen > 0) return -EBUSY; // vfio_group_fops_open: a cdev of the group is bound
     const f = new GroupFile(g);
     const fd = this.allocFd(f);
     if (fd >= 0) g.file = f;
@@ -145,14 +172,22 @@ export class VfioSystem {
       case "group": {
         const g = f.group;
         if (g.container) g.container.detachGroup(g);
+        g.iommufd = null;
         g.file = null;
         if (g.devices.length === 0 && !this.k.groupRevokedOnLastDevice && this.groups.get(g.id) === g) this.groups.delete(g.id);
         break;
       }
       case "device": {
         const dev = f.device;
-        if (--dev.openCount === 0) dev.closeDevice();
-        dev.group.containerUsers--;
+        if (!f.groupFile) {
+          cdevRelease(f);
+          break;
+        }
+        if (--dev.openCount === 0) {
+          iommufdUnbind(dev);
+          dev.closeDevice();
+        }
+        if (dev.group.container) dev.group.containerUsers--;
         this.put(f.groupFile);
         break;
       }
@@ -174,13 +209,31 @@ export class VfioSystem {
         return f.container.ioctl(nr, a);
       case "group":
         return this.groupIoctl(f, nr, a);
-      case "device":
+      case "device": {
+        const r = cdevIoctl(f, nr, a, (fd) => this.iommufdOf(fd), (df) => this.blockGroup(df));
+        if (r !== null) return r;
         return deviceIoctl(f.device, nr, a, this.k, (d) => this.resetScope(d.host));
+      }
       case "iommufd":
         return f.ctx.ioctl(nr, a);
       default:
         return -ENOTTY;
     }
+  }
+
+  /** iommufd_ctx_from_fd: EBADF for no file, EBADFD for another kind. */
+  private iommufdOf(fd: number): IommufdCtx | number {
+    const f = this.file(fd);
+    if (!f) return -EBADF;
+    return f.kind === "iommufd" ? f.ctx : -77;
+  }
+
+  /** vfio_device_block_group: EBUSY while the group's node is open. */
+  private blockGroup(df: DeviceFile): number {
+    const g = df.device.group;
+    if (g.file) return -EBUSY;
+    g.cdevOpen++;
+    return 0;
   }
 
   private groupIoctl(f: GroupFile, nr: number, a: IoctlArg): number {
@@ -189,7 +242,7 @@ export class VfioSystem {
       case VFIO_GROUP_GET_STATUS: {
         if (a.u32(0) < 8) return -EINVAL;
         if (g.revoked) return -ENODEV;
-        const flags = g.container
+        const flags = g.hasIommu
           ? VFIO_GROUP_FLAGS_CONTAINER_SET | VFIO_GROUP_FLAGS_VIABLE
           : g.dmaOwnedByKernelDriver() ? 0 : VFIO_GROUP_FLAGS_VIABLE;
         a.setU32(4, flags);
@@ -198,18 +251,27 @@ export class VfioSystem {
       case VFIO_GROUP_SET_CONTAINER: {
         const cf = this.file(a.s32(0));
         if (!cf) return -EBADF;
-        if (g.container) return -EINVAL;
+        if (g.hasIommu) return -EINVAL;
         if (g.revoked) return -ENODEV;
         if (cf.kind !== "container") {
-          if (cf.kind === "iommufd") return cf.ctx.bindGroup(g);
+          if (cf.kind === "iommufd") {
+            // iommufd_vfio_compat_ioas_create; devices bind when they are opened
+            const r = cf.ctx.compatIoasCreate();
+            if (r < 0) return r;
+            g.iommufd = cf.ctx;
+            return 0;
+          }
           return -this.k.setContainerBadFdErrno;
         }
         return cf.container.attachGroup(g);
       }
       case VFIO_GROUP_UNSET_CONTAINER:
-        if (!g.container) return -EINVAL;
-        if (g.containerUsers !== 1) return -EBUSY;
-        g.container.detachGroup(g);
+        if (!g.hasIommu) return -EINVAL;
+        if (g.container) {
+          if (g.containerUsers !== 1) return -EBUSY;
+          g.container.detachGroup(g);
+        }
+        g.iommufd = null; // open devices keep their own binding
         return 0;
       case VFIO_GROUP_GET_DEVICE_FD:
         return this.getDeviceFd(f, a.str);
@@ -230,8 +292,12 @@ export class VfioSystem {
       }
     }
     if (!dev) return -ENODEV;
-    if (!g.container || !g.container.backend) return -EINVAL;
+    if (!g.hasIommu || (g.container && !g.container.backend)) return -EINVAL;
     if (dev.openCount === 0) {
+      if (g.iommufd) {
+        const b = groupOpenOnIommufd(dev, g.iommufd);
+        if (b < 0) return b;
+      }
       const r = dev.openDevice();
       if (r < 0) return r;
     }
@@ -242,7 +308,7 @@ export class VfioSystem {
       return fd;
     }
     dev.openCount++;
-    g.containerUsers++;
+    if (g.container) g.containerUsers++;
     f.refs++;
     return fd;
   }
@@ -345,7 +411,9 @@ export class VfioSystem {
       }
       this.groups.set(d.group, g);
     }
-    g.devices.push(new VfioDevice(d, g, deviceModel(this.host, d)));
+    const v = new VfioDevice(d, g, deviceModel(this.host, d));
+    v.cdevIndex = this.nextCdev++;
+    g.devices.push(v);
   }
 
   private unbindDriver(d: HostDevice): void {
