@@ -91,6 +91,9 @@ export const IOMMU_OPTION = 0x3b87;
 export const IOMMU_VFIO_IOAS = 0x3b88;
 export const IOMMU_HWPT_ALLOC = 0x3b89;
 export const IOMMU_GET_HW_INFO = 0x3b8a;
+export const IOMMU_HWPT_SET_DIRTY_TRACKING = 0x3b8b;
+export const IOMMU_HWPT_GET_DIRTY_BITMAP = 0x3b8c;
+export const IOMMU_HWPT_INVALIDATE = 0x3b8d;
 
 // ---------------------------------------------------------------- constants (extensions, indexes)
 
@@ -152,7 +155,9 @@ export const IOMMU_INFO_FLAGS: FlagNames = [[1, "PGSIZES"], [2, "CAPS"]];
 export const DMA_MAP_FLAGS: FlagNames = [[1, "READ"], [2, "WRITE"], [4, "VADDR"]];
 export const DMA_UNMAP_FLAGS: FlagNames = [[1, "GET_DIRTY_BITMAP"], [2, "ALL"], [4, "VADDR"]];
 export const IOAS_MAP_FLAGS: FlagNames = [[1, "FIXED_IOVA"], [2, "WRITEABLE"], [4, "READABLE"]];
-export const HWPT_ALLOC_FLAGS: FlagNames = [[1, "NEST_PARENT"], [2, "DIRTY_TRACKING"]];
+export const HWPT_ALLOC_FLAGS: FlagNames = [[1, "NEST_PARENT"], [2, "DIRTY_TRACKING"], [4, "FAULT_ID_VALID"]];
+export const DIRTY_TRACKING_FLAGS: FlagNames = [[1, "ENABLE"]];
+export const DIRTY_BITMAP_FLAGS: FlagNames = [[1, "NO_CLEAR"]];
 
 export const VFIO_GROUP_FLAGS_VIABLE = 1;
 export const VFIO_GROUP_FLAGS_CONTAINER_SET = 2;
@@ -270,10 +275,32 @@ export const REQUESTS: readonly RequestDesc[] = [
       f("object_id", 12, 4, Kind.NUM, Dir.IN), f("val64", 16, 8, Kind.NUM, Dir.INOUT)] },
   { name: "IOMMU_VFIO_IOAS", nr: IOMMU_VFIO_IOAS, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 12, iommufd: true,
     fields: [SIZE, f("ioas_id", 4, 4, Kind.NUM, Dir.INOUT), f("op", 8, 2, Kind.NUM, Dir.IN), f("__reserved", 10, 2, Kind.NUM, Dir.IN)] },
-  { name: "IOMMU_HWPT_ALLOC", nr: IOMMU_HWPT_ALLOC, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 40, iommufd: true,
+  { name: "IOMMU_HWPT_ALLOC", nr: IOMMU_HWPT_ALLOC, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 48, iommufd: true,
     fields: [SIZE, f("flags", 4, 4, Kind.FLAGS, Dir.IN, HWPT_ALLOC_FLAGS), f("dev_id", 8, 4, Kind.NUM, Dir.IN),
       f("pt_id", 12, 4, Kind.NUM, Dir.IN), f("out_hwpt_id", 16, 4, Kind.ID, Dir.OUT), f("__reserved", 20, 4, Kind.NUM, Dir.IN),
-      f("data_type", 24, 4, Kind.NUM, Dir.IN), f("data_len", 28, 4, Kind.NUM, Dir.IN), f("data_uptr", 32, 8, Kind.NUM, Dir.IN)] },
+      f("data_type", 24, 4, Kind.NUM, Dir.IN), f("data_len", 28, 4, Kind.NUM, Dir.IN), f("data_uptr", 32, 8, Kind.NUM, Dir.IN),
+      f("fault_id", 40, 4, Kind.NUM, Dir.IN), f("__reserved2", 44, 4, Kind.NUM, Dir.IN)] },
+  { name: "IOMMU_GET_HW_INFO", nr: IOMMU_GET_HW_INFO, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 40, iommufd: true,
+    fields: [SIZE, f("flags", 4, 4, Kind.NUM, Dir.IN), f("dev_id", 8, 4, Kind.NUM, Dir.IN), f("data_len", 12, 4, Kind.NUM, Dir.INOUT),
+      f("data_uptr", 16, 8, Kind.NUM, Dir.IN), f("out_data_type", 24, 4, Kind.NUM, Dir.OUT), f("__reserved", 28, 4, Kind.NUM, Dir.IN),
+      f("out_capabilities", 32, 8, Kind.NUM, Dir.OUT)] },
+  { name: "IOMMU_HWPT_SET_DIRTY_TRACKING", nr: IOMMU_HWPT_SET_DIRTY_TRACKING, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 16, iommufd: true,
+    fields: [SIZE, f("flags", 4, 4, Kind.FLAGS, Dir.IN, DIRTY_TRACKING_FLAGS), f("hwpt_id", 8, 4, Kind.NUM, Dir.IN),
+      f("__reserved", 12, 4, Kind.NUM, Dir.IN)] },
+  { name: "IOMMU_HWPT_GET_DIRTY_BITMAP", nr: IOMMU_HWPT_GET_DIRTY_BITMAP, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 48, iommufd: true,
+    fields: [SIZE, f("hwpt_id", 4, 4, Kind.NUM, Dir.IN), f("flags", 8, 4, Kind.FLAGS, Dir.IN, DIRTY_BITMAP_FLAGS),
+      f("__reserved", 12, 4, Kind.NUM, Dir.IN), f("iova", 16, 8, Kind.NUM, Dir.IN), f("length", 24, 8, Kind.NUM, Dir.IN),
+      f("page_size", 32, 8, Kind.NUM, Dir.IN), f("data", 40, 8, Kind.NUM, Dir.IN)] },
+  { name: "IOMMU_HWPT_INVALIDATE", nr: IOMMU_HWPT_INVALIDATE, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 32, iommufd: true,
+    fields: [SIZE, f("hwpt_id", 4, 4, Kind.NUM, Dir.IN), f("data_uptr", 8, 8, Kind.NUM, Dir.IN), f("data_type", 16, 4, Kind.NUM, Dir.IN),
+      f("entry_len", 20, 4, Kind.NUM, Dir.IN), f("entry_num", 24, 4, Kind.NUM, Dir.INOUT), f("__reserved", 28, 4, Kind.NUM, Dir.IN)] },
+  // VFIO device cdev (/dev/vfio/devices/vfioN, 6.6+; contract extension)
+  { name: "VFIO_DEVICE_BIND_IOMMUFD", nr: VFIO_DEVICE_BIND_IOMMUFD, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 16,
+    fields: [ARGSZ, f("flags", 4, 4, Kind.NUM, Dir.IN), f("iommufd", 8, 4, Kind.FILE, Dir.IN), f("out_devid", 12, 4, Kind.ID, Dir.OUT)] },
+  { name: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", nr: VFIO_DEVICE_ATTACH_IOMMUFD_PT, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 12,
+    fields: [ARGSZ, f("flags", 4, 4, Kind.NUM, Dir.IN), f("pt_id", 8, 4, Kind.ID, Dir.INOUT)] },
+  { name: "VFIO_DEVICE_DETACH_IOMMUFD_PT", nr: VFIO_DEVICE_DETACH_IOMMUFD_PT, arg: ArgKind.STRUCT, ret: RetKind.VALUE, size: 8,
+    fields: [ARGSZ, f("flags", 4, 4, Kind.NUM, Dir.IN)] },
 ];
 
 export const REQUEST_BY_NAME: ReadonlyMap<string, RequestDesc> = new Map(REQUESTS.map((r) => [r.name, r]));

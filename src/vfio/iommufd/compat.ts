@@ -92,10 +92,13 @@ function getInfo(compatObj: ReturnType<IommufdCtx["ioasObject"]>, a: IoctlArg): 
   const ranges = compat.ranges();
   const need = 24 + 16 + 16 + 16 * ranges.length;
   a.setU32(4, 3);
-  // AND of the domains' page sizes (all ones without any), bits below PAGE_SIZE raised to it
-  let minPage = compat.domainMinPage > PAGE ? compat.domainMinPage : PAGE;
-  if (compat.alignment > minPage) minPage = compat.alignment;
-  a.setBig64(8, U64_MAX & ~(minPage - 1n));
+  // iommufd_get_pagesizes: AND of the domains' page sizes (all ones without any), bits below
+  // PAGE_SIZE replaced by PAGE_SIZE, never below the IOVA alignment
+  let bm = U64_MAX;
+  for (const h of compatObj.hwpts) bm &= h.domain.pgsizeBitmap;
+  if (bm & (PAGE - 1n)) bm = (bm & ~(PAGE - 1n)) | PAGE;
+  if (compat.alignment > bm) bm = compat.alignment;
+  a.setBig64(8, bm);
   if (argsz >= need && need <= a.buf.length) {
     a.setU32(16, 24);
     a.setU16(24, 3); a.setU16(26, 1); a.setU32(28, 40); a.setU32(32, 0xffffffff);

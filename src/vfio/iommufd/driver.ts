@@ -17,6 +17,8 @@ export const HWPT_ALLOC_NEST_PARENT = 1, HWPT_ALLOC_DIRTY_TRACKING = 2, HWPT_FAU
 export interface PagingDomain {
   /** Smallest page size (1 << __ffs(pgsize_bitmap)). */
   readonly minPage: number;
+  /** pgsize_bitmap. */
+  readonly pgsizeBitmap: bigint;
   readonly apertureStart: bigint;
   readonly apertureLast: bigint;
   /** enforce_cache_coherency succeeded (IOMMU_CAP_CACHE_COHERENCY / DMA_CC_IOMMU). */
@@ -66,6 +68,7 @@ export interface IommufdDeviceDriver {
 /** A src/iommu page table (VT-d, AMD-Vi) as an iommufd paging domain. */
 export class IommuPagingDomain implements PagingDomain {
   readonly minPage: number;
+  readonly pgsizeBitmap: bigint;
   readonly apertureStart: bigint;
   readonly apertureLast: bigint;
   readonly coherent = true;
@@ -73,6 +76,7 @@ export class IommuPagingDomain implements PagingDomain {
 
   constructor(readonly domain: IommuDomain) {
     this.minPage = domain.pageSizes[0]!;
+    this.pgsizeBitmap = domain.pageSizes.reduce((a, p) => a | BigInt(p), 0n);
     const ap = domain.apertures[0]!;
     this.apertureStart = BigInt(ap.start);
     this.apertureLast = BigInt(ap.last);

@@ -18,6 +18,7 @@ export const MOCK_PASID_WIDTH = 20;
 
 export class MockDomain implements PagingDomain {
   readonly minPage = MOCK_PAGE;
+  readonly pgsizeBitmap: bigint;
   readonly apertureStart = MOCK_APERTURE_START;
   readonly apertureLast = MOCK_APERTURE_LAST;
   readonly coherent = true;
@@ -28,7 +29,9 @@ export class MockDomain implements PagingDomain {
   /** Dirty mock pages (MOCK_PFN_DIRTY_IOVA). */
   readonly dirty = new Set<number>();
 
-  constructor(readonly dirtyOps: boolean, readonly hugeIova: boolean) {}
+  constructor(readonly dirtyOps: boolean, readonly hugeIova: boolean) {
+    this.pgsizeBitmap = BigInt(MOCK_PAGE) | (hugeIova ? BigInt(MOCK_HUGE_PAGE) : 0n);
+  }
 
   /** mock_domain_map_pages. */
   map(iova: number, paddr: number, size: number): number {

@@ -133,12 +133,19 @@ export class Replayer {
           const r = this.sys.openGroupOf(bdf);
           if (r >= 0) y.fd = r;
           this.result(r);
+        } else if (na === 2 && t[1] === "/dev/vfio/devices/vfio-of") {
+          // extension: the device's cdev (VFIO_DEVICE_CDEV, 6.6+ kernels with iommufd)
+          const bdf = parseBdf(t[2]!);
+          const y = this.bindName(bind, S_FILE);
+          const r = this.sys.openCdevOf(bdf);
+          if (r >= 0) y.fd = r;
+          this.result(r);
         } else if (na === 1 && t[1]!.startsWith("/")) {
           const y = this.bindName(bind, S_FILE);
           const r = this.sys.open(t[1]!);
           if (r >= 0) y.fd = r;
           this.result(r);
-        } else bad("open takes a path, or /dev/vfio/group-of BDF");
+        } else bad("open takes a path, /dev/vfio/group-of BDF or /dev/vfio/devices/vfio-of BDF");
         return 0;
       }
       case "mem": {
