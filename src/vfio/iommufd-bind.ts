@@ -2,11 +2,11 @@
 // iommufd_device_bind learns of a VFIO device (its IOMMU group, the x86 MSI window as a reserved
 // region, coherency, hw_info) and the DMA-ownership rule it is bound under.
 
-import { createDomain } from "./iommu.js";
+import { allocFails, createDomain } from "./iommu.js";
 import type { VfioDevice } from "./device.js";
 import type { VfioGroup } from "./group.js";
 import { IommuPagingDomain, type HwInfo, type IommufdDeviceDriver, type PagingDomain } from "./iommufd/driver.js";
-import { EBUSY, EOPNOTSUPP } from "./iommufd/errno.js";
+import { EBUSY, ENOMEM, EOPNOTSUPP } from "./iommufd/errno.js";
 import type { Span } from "./iommufd/iova-alloc.js";
 
 /** IOMMU_HW_INFO_TYPE_INTEL_VTD. */
@@ -44,6 +44,7 @@ export class VfioIommufdDriver implements IommufdDeviceDriver {
   /** intel_iommu_domain_alloc_user: QEMU's intel-iommu (no scalable mode) offers no nesting, no dirty tracking. */
   allocPaging(flags: number, userData: boolean): PagingDomain | number {
     if (flags || userData) return -EOPNOTSUPP;
+    if (allocFails()) return -ENOMEM;
     const bg = this.group.backendGroup;
     return new IommuPagingDomain(createDomain({ kind: bg.iommuKind, addressWidth: bg.addressWidth }));
   }

@@ -7,7 +7,8 @@
 import type { IommuDomain } from "../../iommu/domain.js";
 import { IommuError, IOMMU_READ, IOMMU_WRITE } from "../../iommu/domain.js";
 import type { Span } from "./iova-alloc.js";
-import { EINVAL } from "./errno.js";
+import { EINVAL, ENOMEM } from "./errno.js";
+import { allocFails } from "../iommu.js";
 
 export { IOMMU_READ, IOMMU_WRITE };
 
@@ -83,6 +84,7 @@ export class IommuPagingDomain implements PagingDomain {
   }
 
   map(iova: number, paddr: number, size: number, prot: number): number {
+    if (allocFails()) return -ENOMEM; // a page-table page allocation fails before anything is written
     try {
       this.domain.map(iova, paddr, size, prot);
       return 0;

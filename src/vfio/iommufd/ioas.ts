@@ -356,8 +356,8 @@ export class Ioas {
     if (a.pages) a.pages.users++;
     if (oldSpan) {
       // re-split the holds: every page is already pinned, so nothing is charged or can fail
-      a.pages!.hold(...this.areaSpan(b));
-      a.pages!.hold(...this.areaSpan(a));
+      a.pages!.hold(...this.areaSpan(b), false);
+      a.pages!.hold(...this.areaSpan(a), false);
       a.pages!.release(...oldSpan);
     }
     this.areas.push(b);

@@ -4,7 +4,8 @@
 
 import type { HwInfo, IommufdDeviceDriver, PagingDomain } from "./driver.js";
 import { HWPT_ALLOC_DIRTY_TRACKING, HWPT_ALLOC_NEST_PARENT } from "./driver.js";
-import { EINVAL, EOPNOTSUPP } from "./errno.js";
+import { EINVAL, ENOENT, ENOMEM, EOPNOTSUPP } from "./errno.js";
+import { allocFails } from "../iommu.js";
 
 export const MOCK_PAGE = 2048;
 export const MOCK_HUGE_PAGE = 512 * MOCK_PAGE;
@@ -35,6 +36,7 @@ export class MockDomain implements PagingDomain {
 
   /** mock_domain_map_pages. */
   map(iova: number, paddr: number, size: number): number {
+    if (allocFails()) return -ENOENT; // mock_domain_map_pages' own iommufd_should_fail point
     if (iova % MOCK_PAGE || size % MOCK_PAGE) throw new Error("mock map of a misaligned range");
     for (let o = 0; o < size; o += MOCK_PAGE) this.pfns.set((iova + o) / MOCK_PAGE, paddr + o);
     return 0;
@@ -103,6 +105,7 @@ export class MockDevice implements IommufdDeviceDriver {
     if (flags & ~(HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_DIRTY_TRACKING)) return -EOPNOTSUPP;
     const dirty = (flags & HWPT_ALLOC_DIRTY_TRACKING) !== 0;
     if (userData || (dirty && !this.dirtyCapable)) return -EOPNOTSUPP;
+    if (allocFails()) return -ENOMEM;
     return new MockDomain(dirty, (this.flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) !== 0);
   }
 

@@ -2,6 +2,8 @@
 // XA_FLAGS_ALLOC1 (lowest free ID ≥ 1, IDs reused after destroy), a `users` count per object
 // (1 for the table + 1 per holder, iommufd.md §2), typed lookups (wrong type or missing → ENOENT).
 
+import { allocFails } from "../iommu.js";
+
 export type ObjType = "ioas" | "hwpt_paging" | "hwpt_nested" | "device" | "access" | "selftest";
 
 export abstract class IommufdObject {
@@ -26,6 +28,7 @@ export class ObjectTable {
 
   /** iommufd_object_alloc: reserves the lowest free ID; -ENOSPC-like failure as 0 when full. */
   reserve(): number {
+    if (allocFails()) return 0; // kzalloc of the object fails (fail_nth)
     let id = this.lowestFree;
     while (this.byId.has(id) || this.reserved.has(id)) id++;
     if (id > this.idLimit) return 0;

@@ -6,6 +6,7 @@
 
 import { PAGE_SIZE, type ProcessMm } from "../mm.js";
 import { EFAULT, ENOMEM } from "./errno.js";
+import { allocFails } from "../iommu.js";
 
 /** Accounting mode of a pages object (iopt_alloc_pages, iommufd.md §7). */
 export const enum AccountMode {
@@ -50,7 +51,8 @@ export class IoptPages {
    * (pin_user_pages: EFAULT if unmapped, or read-only for a writable object) and charged
    * (ENOMEM past RLIMIT_MEMLOCK); on failure nothing changes.
    */
-  hold(first: number, last: number): number {
+  hold(first: number, last: number, mayFail = true): number {
+    if (mayFail && allocFails()) return -ENOMEM; // the pfn batch or pin-count charge fails (fail_nth)
     let fresh = 0;
     for (let i = first; i <= last; i++) {
       if (this.holders[i] !== 0) continue;
