@@ -27,6 +27,12 @@ export const EEH_RESET_DEACTIVATE = 0;
 export const EEH_RESET_HOT = 1;
 export const EEH_RESET_FUNDAMENTAL = 3;
 
+/** Error injection (uapi asm/eeh.h): types 32/64-bit IOA bus error, functions 0..19. */
+export const EEH_ERR_TYPE_32 = 0;
+export const EEH_ERR_TYPE_64 = 1;
+export const EEH_ERR_FUNC_MIN = 0;
+export const EEH_ERR_FUNC_MAX = 19;
+
 export const EEH_MAX_FREEZES = 5;
 export const EEH_FREEZE_WINDOW_S = 3600;
 
@@ -134,6 +140,21 @@ export class EehPe {
       this.mmioEnabled = true;
       this.dmaEnabled = true;
     } else throw new IommuError("eeh", "EINVAL", `EEH reset ${kind}`);
+  }
+
+  /** `eeh_pe_configure` → `pnv_eeh_configure_bridge`: nothing to do on PowerNV, always 0. */
+  configure(): number {
+    return 0;
+  }
+
+  /**
+   * `eeh_pe_inject_err` + `pnv_eeh_err_inject`: function outside 0..19 → EINVAL, type not 32/64-bit
+   * → ERANGE. OPAL arms the PHB to fail the next matching access; the model freezes the PE at once.
+   */
+  injectError(type: number, func: number, _addr: number, _mask: number): void {
+    if (func < EEH_ERR_FUNC_MIN || func > EEH_ERR_FUNC_MAX) throw new IommuError("eeh", "EINVAL", `EEH error function ${func}`);
+    if (type !== EEH_ERR_TYPE_32 && type !== EEH_ERR_TYPE_64) throw new IommuError("eeh", "ERANGE", `EEH error type ${type}`);
+    this.freeze();
   }
 
   /** `eeh_pe_update_time_stamp` + count; true when past eeh_max_freezes. */

@@ -13,6 +13,8 @@ export class PowerPe {
   readonly windows: [TceWindow | null, TceWindow | null] = [null, null];
   /** Bypass (1:1 view of RAM through window 1) as the host sets it up when it owns the PE. */
   bypass = false;
+  /** tce32 size of the host default window (0 = the host never set one up). */
+  private hostTce32Size = 0;
 
   constructor(
     readonly info: FormedPe,
@@ -51,12 +53,40 @@ export class PowerPe {
     this.windows[num] = null;
   }
 
+  /**
+   * `pnv_pci_ioda2_set_window`: points TVE num at a table someone else owns (VFIO v2 programs one
+   * container table into every PE of the container: `pnv_pci_link_table_and_group`, shared).
+   */
+  setWindow(num: 0 | 1, w: TceWindow): void {
+    if (this.windows[num]) throw new IommuError("window", "EBUSY", `PE#${this.number} window ${num} exists`);
+    if (w.busStart !== (num === 0 ? 0 : TVE1_BUS_START)) throw new IommuError("window", "EINVAL", `window ${num} cannot start at 0x${w.busStart.toString(16)}`);
+    this.windows[num] = w;
+  }
+
+  /** `pnv_pci_ioda2_unset_window`: unlinks the table; its owner frees it. */
+  unsetWindow(num: 0 | 1): void {
+    this.windows[num] = null;
+  }
+
+  /** The host's own DMA setup (`pnv_pci_ioda2_setup_default_config`): window 0 of 4 KiB TCEs, window 1 = bypass. */
+  setupDefault(tce32Size = 2 ** 31): void {
+    this.hostTce32Size = tce32Size;
+    this.createWindow(0, { pageShift: 12, windowSize: tce32Size, levels: 2 });
+    this.bypass = true;
+  }
+
   /** `pnv_ioda2_take_ownership`: VFIO takes the PE; bypass off, default window removed. */
   takeOwnership(): void {
     this.bypass = false;
     this.removeWindow(0);
     this.removeWindow(1);
     this.eeh.passed = true;
+  }
+
+  /** `pnv_ioda2_release_ownership`: the user's windows must be unset already; the host default comes back. */
+  releaseOwnership(): void {
+    this.eeh.passed = false;
+    if (this.hostTce32Size > 0 && !this.windows[0]) this.setupDefault(this.hostTce32Size);
   }
 }
 
@@ -88,10 +118,7 @@ export class Phb {
         for (let df = 0; df < 256; df++) if (this.rmap[b * 256 + df] < 0) this.rmap[b * 256 + df] = f.peNumber;
       }
       // Host default (`pnv_pci_ioda2_setup_default_config`): window 0 of 4 KiB TCEs; window 1 = bypass.
-      if (f.devices.length > 0) {
-        pe.createWindow(0, { pageShift: 12, windowSize: opts.tce32Size ?? 2 ** 31, levels: 2 });
-        pe.bypass = true;
-      }
+      if (f.devices.length > 0) pe.setupDefault(opts.tce32Size ?? 2 ** 31);
     }
   }
 

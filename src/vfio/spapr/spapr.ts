@@ -1,24 +1,31 @@
-// VFIO sPAPR TCE backend (drivers/vfio/vfio_iommu_spapr_tce.c) on the POWER model, as
-// vfio-uapi.md §7 gives it: v2 containers on PowerNV (v1 refused at attach: the platform has DDW
-// ownership ops), the lazily created default 32-bit window, dynamic DMA windows, preregistered
-// memory, TCE map/unmap (with the kernel's "+1 instead of an errno" for a misaligned IOVA) and
-// EEH_PE_OP. Host pages are 64 KiB (ppc64); locked memory is charged to the process mm.
+// VFIO sPAPR TCE backend (drivers/vfio/vfio_iommu_spapr_tce.c) on the POWER model of src/iommu/power,
+// as vfio-uapi.md §7 gives it: v2 containers on PowerNV (v1 refused at attach: the platform has DDW
+// ownership ops). Each group is a PE (./pe.ts); attaching takes the PE from the host and programs
+// the container's windows into it. A window is one TCE table (./window.ts) shared by every PE of the
+// container; MAP/UNMAP exchange its entries one at a time as tce_iommu_build_v2 / tce_iommu_clear do
+// (with the kernel's "+1 instead of an errno" for a misaligned IOVA). Memory is preregistered
+// (./prereg.ts); EEH_PE_OP drives the EEH state of each group's PE (./eeh.ts). Host pages are 64 KiB
+// (ppc64); locked memory is charged to the process mm.
 
 import type { IoctlArg } from "../arg.js";
 import type { ProcessMm } from "../mm.js";
 import type { BackendGroup } from "../type1/type1.js";
+import { makeTce } from "../../iommu/power/tce.js";
+import { eehPeOp } from "./eeh.js";
+import { PE_TCE32_SIZE, spaprPeOf } from "./pe.js";
+import { PreregList, SPAPR_PAGE } from "./prereg.js";
+import { createSpaprWindow, type SpaprWindow } from "./window.js";
 import {
-  EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, ENOSPC, ENOTTY, ENXIO, EPERM, VFIO_CHECK_EXTENSION, VFIO_EEH,
-  VFIO_EEH_PE_OP, VFIO_IOMMU_DISABLE, VFIO_IOMMU_ENABLE, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA,
-  VFIO_IOMMU_SPAPR_REGISTER_MEMORY, VFIO_IOMMU_SPAPR_TCE_CREATE, VFIO_IOMMU_SPAPR_TCE_REMOVE,
-  VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, VFIO_IOMMU_UNMAP_DMA, VFIO_SPAPR_TCE_IOMMU, VFIO_SPAPR_TCE_v2_IOMMU,
+  EBUSY, EINVAL, ENODEV, ENOSPC, ENOTTY, ENXIO, EPERM, VFIO_CHECK_EXTENSION, VFIO_EEH, VFIO_EEH_PE_OP,
+  VFIO_IOMMU_DISABLE, VFIO_IOMMU_ENABLE, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_SPAPR_REGISTER_MEMORY,
+  VFIO_IOMMU_SPAPR_TCE_CREATE, VFIO_IOMMU_SPAPR_TCE_REMOVE, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, VFIO_IOMMU_UNMAP_DMA,
+  VFIO_SPAPR_TCE_IOMMU, VFIO_SPAPR_TCE_v2_IOMMU,
 } from "../uapi.js";
 
-/** ppc64 kernel page size. */
-export const SPAPR_PAGE = 0x10000;
+export { SPAPR_PAGE };
 /** PowerNV platform facts (vfio-uapi.md §10.4: platform values, unverified). */
 export const TCE32_START = 0;
-export const TCE32_SIZE = 0x80000000;
+export const TCE32_SIZE = PE_TCE32_SIZE;
 export const DDW_START = 2 ** 59;
 export const DDW_PGSIZES = 0x1000 + 0x10000 + 0x1000000;
 export const DDW_MAX_WINDOWS = 1;
@@ -36,30 +43,14 @@ export function spaprCheckExtensionNull(arg: number): number {
   }
 }
 
-interface Window {
-  start: number;
-  pageShift: number;
-  size: number;
-  /** TCE index → host physical address of the page (and the prereg region it points into). */
-  tces: Map<number, { hpa: number; region: Prereg | null }>;
-  /** Pages of locked memory charged for the table. */
-  tablePages: number;
-}
-
-interface Prereg {
-  vaddr: number;
-  size: number;
-  /** TCEs pointing into it. */
-  mapped: number;
-  pages: number;
-}
-
 export class Spapr {
+  /** tce_iommu_group list: list_add, so newest first (EEH_PE_OP walks it in this order). */
   readonly groups: BackendGroup[] = [];
   enabled = false;
   private defWindowPending = false;
-  readonly windows: (Window | null)[] = [null, null];
-  readonly prereg: Prereg[] = [];
+  /** container->tables[IOMMU_TABLE_GROUP_MAX_TABLES]. */
+  readonly windows: [SpaprWindow | null, SpaprWindow | null] = [null, null];
+  readonly prereg: PreregList;
   private v1Accounted = 0;
 
   static open(arg: number, mm: ProcessMm): Spapr | number {
@@ -67,79 +58,143 @@ export class Spapr {
     return new Spapr(arg === VFIO_SPAPR_TCE_v2_IOMMU, mm);
   }
 
-  private constructor(readonly v2: boolean, readonly mm: ProcessMm) {}
+  private constructor(readonly v2: boolean, readonly mm: ProcessMm) {
+    this.prereg = new PreregList(mm);
+  }
 
   checkExtension(arg: number): number {
     return spaprCheckExtensionNull(arg);
   }
 
-  /** tce_iommu_attach_group on PowerNV (DDW ownership ops present). */
+  /** tce_iommu_attach_group on PowerNV (DDW ownership ops present) + tce_iommu_take_ownership_ddw. */
   attachGroup(g: BackendGroup): number {
     if (this.groups.includes(g)) return -EBUSY;
     if (!this.v2) return -EPERM;
-    if (this.groups.length === 0) this.defWindowPending = true;
-    this.groups.push(g);
+    const pe = spaprPeOf(g);
+    pe.takeOwnership();
+    for (const num of [0, 1] as const) {
+      const w = this.windows[num];
+      if (w) pe.setWindow(num, w.hw);
+    }
+    if (this.groups.length === 0 && !this.windows[0]) this.defWindowPending = true;
+    this.groups.unshift(g);
     return 0;
   }
 
+  /**
+   * tce_iommu_detach_group as 6.4+ does it (tce_iommu_release_ownership): every window's entries are
+   * cleared, for the groups that stay too, the windows are unset from this PE and the host gets it back.
+   */
   detachGroup(g: BackendGroup): void {
     const i = this.groups.indexOf(g);
     if (i < 0) return;
     this.groups.splice(i, 1);
-    for (const w of this.windows) if (w) this.clearAll(w);
+    const pe = spaprPeOf(g);
+    for (const num of [0, 1] as const) {
+      const w = this.windows[num];
+      if (!w) continue;
+      this.clear(w, 0, w.itSize);
+      pe.unsetWindow(num);
+    }
+    pe.releaseOwnership();
   }
 
+  /** tce_iommu_release: groups detached, tables freed (un-charged), preregistered memory released. */
   release(): void {
-    for (let i = 0; i < 2; i++) if (this.windows[i]) this.removeWindow(i);
-    for (const p of this.prereg) this.mm.lockedVm -= p.pages;
-    this.prereg.length = 0;
+    while (this.groups.length) this.detachGroup(this.groups[0]);
+    for (const num of [0, 1] as const) this.removeWindow(num);
+    this.prereg.releaseAll();
     this.mm.lockedVm -= this.v1Accounted;
     this.v1Accounted = 0;
-    this.groups.length = 0;
   }
 
   // ------------------------------------------------------------------ windows
 
-  private chargePages(bytes: number): number {
-    return Math.ceil(bytes / 0x1000);
+  /** tce_iommu_create_window: a table in the first free slot, set into every group's PE; its start or -errno. */
+  private createWindow(pageShift: number, windowSize: number, levels: number): number {
+    const num = this.windows[0] === null ? 0 : this.windows[1] === null ? 1 : -1;
+    if (num === -1) return -ENOSPC;
+    if (pageShift > 52 || !((DDW_PGSIZES / 2 ** pageShift) % 2 >= 1)) return -EINVAL; // table_group->pgsizes
+    const w = createSpaprWindow(this.mm, num, pageShift, windowSize, levels);
+    if (typeof w === "number") return w;
+    for (const g of this.groups) spaprPeOf(g).setWindow(num, w.hw);
+    this.windows[num] = w;
+    return w.start;
   }
 
-  private createWindow(slot: number, start: number, pageShift: number, size: number, levels: number): number {
-    if (!((DDW_PGSIZES / 2 ** pageShift) % 2 >= 1) || pageShift > 52) return -EINVAL;
-    if (levels === 0 || levels > DDW_MAX_LEVELS) return -EINVAL;
-    if (size <= 0 || (size & (size - 1)) !== 0 && !Number.isInteger(Math.log2(size))) return -EINVAL;
-    const entries = size / 2 ** pageShift;
-    const pages = this.chargePages(entries * 8);
-    if (this.mm.chargeLocked && this.mm.lockedVm + pages > this.mm.limitPages) return -ENOMEM;
-    this.mm.lockedVm += pages;
-    this.windows[slot] = { start, pageShift, size, tces: new Map(), tablePages: pages };
+  /** tce_iommu_remove_window's work once the table is found: cleared, unset from every PE, freed. */
+  private removeWindow(num: 0 | 1): void {
+    const w = this.windows[num];
+    if (!w) return;
+    this.clear(w, 0, w.itSize);
+    for (const g of this.groups) spaprPeOf(g).unsetWindow(num);
+    w.free(this.mm);
+    this.windows[num] = null;
+  }
+
+  /** tce_iommu_create_default_window: created by the first MAP, UNMAP or TCE_CREATE (4 KiB TCEs, tce32_size, 1 level). */
+  private createPending(): number {
+    if (!this.defWindowPending) return 0;
+    if (this.groups.length === 0) return -ENODEV;
+    const r = this.createWindow(12, TCE32_SIZE, 1);
+    if (r < 0) return r;
+    this.defWindowPending = false;
     return 0;
   }
 
-  private removeWindow(slot: number): void {
-    const w = this.windows[slot];
-    if (!w) return;
-    this.clearAll(w);
-    this.mm.lockedVm -= w.tablePages;
-    this.windows[slot] = null;
+  /** tce_iommu_find_table: slot whose [it_offset, it_offset + it_size) holds iova >> page_shift, or -1. */
+  private findNum(iova: number): number {
+    if (this.windows[0]?.contains(iova)) return 0;
+    if (this.windows[1]?.contains(iova)) return 1;
+    return -1;
   }
 
-  private clearAll(w: Window): void {
-    for (const e of w.tces.values()) if (e.region) e.region.mapped--;
-    w.tces.clear();
+  // ------------------------------------------------------------------ TCEs
+
+  /**
+   * tce_iommu_build_v2: per IOMMU page, the preregistered region holding it (else EINVAL), the
+   * host-page containment check (EPERM), then the TCE exchanged in; a TCE it replaces lets go of its
+   * region. On error the entries this call wrote are cleared (not restored).
+   */
+  private buildV2(w: SpaprWindow, entry: number, ua: number, pages: number, perm: number): number {
+    const ps = w.pageSize;
+    for (let i = 0; i < pages; i++) {
+      const va = ua + i * ps;
+      w.ua.ensure(entry + i); // IOMMU_TABLE_USERSPACE_ENTRY allocates the view's level first
+      const region = this.prereg.lookup(va, ps); // tce_iommu_prereg_ua_to_hpa
+      const ret = !region ? -EINVAL : ps > SPAPR_PAGE ? -EPERM : 0; // tce_page_is_contained
+      if (ret || !region) {
+        this.clear(w, entry, i);
+        return ret;
+      }
+      region.mapped++; // mm_iommu_mapped_inc
+      const old = w.hw.table.set(entry + i, makeTce(this.mm.phys(va), perm)); // pnv_tce_xchg (W implies R)
+      if (old % 4 !== 0) this.unuseV2(w, entry + i);
+      w.ua.set(entry + i, va);
+    }
+    return 0;
   }
 
-  /** The default window is created by the first MAP, UNMAP or TCE_CREATE. */
-  private createPending(): number {
-    if (!this.defWindowPending) return 0;
-    const r = this.createWindow(0, TCE32_START, 12, TCE32_SIZE, 1);
-    if (r === 0) this.defWindowPending = false;
-    return r;
+  /** tce_iommu_unuse_page_v2: the region entry idx's user address lies in drops one mapping. */
+  private unuseV2(w: SpaprWindow, idx: number): void {
+    const region = this.prereg.lookup(w.ua.getValue(idx), w.pageSize);
+    if (region) region.mapped--;
+    w.ua.set(idx, 0);
   }
 
-  private findWindow(iova: number): Window | null {
-    for (const w of this.windows) if (w && iova >= w.start && iova < w.start + w.size) return w;
-    return null;
+  /**
+   * tce_iommu_clear: entries [entry, entry + pages) exchanged with 0 (never allocating); in a
+   * multi-level table a missing level of the userspace view skips the rest of that level.
+   */
+  private clear(w: SpaprWindow, entry: number, pages: number): void {
+    const last = entry + pages;
+    for (let e = entry; e < last; e++) {
+      if (w.levelSize && !w.ua.has(e)) {
+        e += w.levelSize - 1 - (e % w.levelSize);
+        continue;
+      }
+      if (w.hw.table.set(e, 0) % 4 !== 0) this.unuseV2(w, e);
+    }
   }
 
   // ------------------------------------------------------------------ ioctl
@@ -191,39 +246,14 @@ export class Spapr {
     const pend = this.createPending();
     if (pend) return pend;
     const vaddr = a.u64(8), iova = a.u64(16), size = a.u64(24);
-    const w = this.findWindow(iova);
-    if (!w) return -ENXIO;
-    const ps = 2 ** w.pageShift;
+    const num = this.findNum(iova);
+    if (num < 0) return -ENXIO;
+    const w = this.windows[num]!;
+    const ps = w.pageSize;
     if (size % ps || vaddr % ps) return -EINVAL;
     if (!(flags & 3)) return -EINVAL;
     if (iova % ps) return 1; // iommu_tce_put_param_check yields a boolean
-    const n = size / ps;
-    const written: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const va = vaddr + i * ps;
-      const region = this.prereg.find((p) => va >= p.vaddr && va + ps <= p.vaddr + p.size) ?? null;
-      if (!region) {
-        for (const idx of written) this.clearTce(w, idx);
-        return -EINVAL;
-      }
-      if (ps > SPAPR_PAGE) {
-        for (const idx of written) this.clearTce(w, idx);
-        return -EPERM;
-      }
-      const idx = (iova - w.start) / ps + i;
-      this.clearTce(w, idx);
-      w.tces.set(idx, { hpa: this.mm.phys(va), region });
-      region.mapped++;
-      written.push(idx);
-    }
-    return 0;
-  }
-
-  private clearTce(w: Window, idx: number): void {
-    const e = w.tces.get(idx);
-    if (!e) return;
-    if (e.region) e.region.mapped--;
-    w.tces.delete(idx);
+    return this.buildV2(w, Math.floor(iova / ps) - w.start / ps, vaddr, size / ps, flags & 3);
   }
 
   private unmap(a: IoctlArg): number {
@@ -233,44 +263,28 @@ export class Spapr {
     const pend = this.createPending();
     if (pend) return pend;
     const iova = a.u64(8), size = a.u64(16);
-    const w = this.findWindow(iova);
-    if (!w) return -ENXIO;
-    const ps = 2 ** w.pageShift;
+    const num = this.findNum(iova);
+    if (num < 0) return -ENXIO;
+    const w = this.windows[num]!;
+    const ps = w.pageSize;
     if (size % ps) return -EINVAL;
-    if (iova % ps) return 1;
-    const first = (iova - w.start) / ps;
-    for (let i = 0; i < size / ps; i++) this.clearTce(w, first + i);
+    if (iova % ps) return 1; // iommu_tce_clear_param_check, the same boolean
+    this.clear(w, Math.floor(iova / ps) - w.start / ps, size / ps);
     return 0;
   }
 
   private register(a: IoctlArg): number {
     if (a.u32(0) < 24) return -EINVAL;
     if (a.u32(4)) return -EINVAL;
-    const vaddr = a.u64(8), size = a.u64(16);
-    if (vaddr % SPAPR_PAGE || size % SPAPR_PAGE || vaddr + size > 2 ** 64) return -EINVAL;
-    if (this.prereg.some((p) => p.vaddr === vaddr && p.size === size)) return -EBUSY;
-    if (this.prereg.some((p) => p.vaddr < vaddr + size && vaddr < p.vaddr + p.size)) return -EINVAL;
-    const pages = size / 0x1000;
-    if (this.mm.chargeLocked && this.mm.lockedVm + pages > this.mm.limitPages) return -ENOMEM;
-    if (this.mm.backedPages(vaddr, pages) < pages) return -EFAULT;
-    this.mm.lockedVm += pages;
-    this.prereg.push({ vaddr, size, mapped: 0, pages });
-    this.enabled = true;
-    return 0;
+    const r = this.prereg.register(a.u64(8), a.u64(16));
+    if (r === 0) this.enabled = true;
+    return r;
   }
 
   private unregister(a: IoctlArg): number {
     if (a.u32(0) < 24) return -EINVAL;
     if (a.u32(4)) return -EINVAL;
-    const vaddr = a.u64(8), size = a.u64(16);
-    if (vaddr % SPAPR_PAGE || size % SPAPR_PAGE) return -EINVAL;
-    const i = this.prereg.findIndex((p) => p.vaddr === vaddr && p.size === size);
-    if (i < 0) return -ENOENT;
-    const p = this.prereg[i]!;
-    if (p.mapped > 0) return -EBUSY;
-    this.mm.lockedVm -= p.pages;
-    this.prereg.splice(i, 1);
-    return 0;
+    return this.prereg.unregister(a.u64(8), a.u64(16));
   }
 
   private tceCreate(a: IoctlArg): number {
@@ -279,16 +293,13 @@ export class Spapr {
     if (a.u32(4)) return -EINVAL;
     const pend = this.createPending();
     if (pend) return pend;
-    const slot = this.windows.findIndex((w) => w === null);
-    if (slot < 0) return -ENOSPC;
-    const pageShift = a.u32(8), size = a.u64(16), levels = a.u32(24);
-    const start = slot === 0 ? TCE32_START : DDW_START;
-    const r = this.createWindow(slot, start, pageShift, size, levels);
-    if (r) return r;
+    const start = this.createWindow(a.u32(8), a.u64(16), a.u32(24));
+    if (start < 0) return start;
     a.setU64(32, start);
     return 0;
   }
 
+  /** TCE_REMOVE: the window containing start_addr (tce_iommu_find_table), not only one starting there. */
   private tceRemove(a: IoctlArg): number {
     if (this.groups.length === 0) return -ENXIO;
     if (a.u32(0) < 16) return -EINVAL;
@@ -298,24 +309,19 @@ export class Spapr {
       this.defWindowPending = false;
       return 0;
     }
-    const slot = this.windows.findIndex((w) => w !== null && w.start === start);
-    if (slot < 0) return -EINVAL;
-    this.removeWindow(slot);
+    const num = this.findNum(start);
+    if (num < 0) return -EINVAL;
+    this.removeWindow(num as 0 | 1);
     return 0;
   }
 
+  /** Each group's PE in list order; the first non-zero result (GET_STATE: a state) is the ioctl's. */
   private eeh(a: IoctlArg): number {
-    for (let i = 0; i < this.groups.length; i++) {
-      if (a.u32(0) < 12 || a.u32(4)) return -EINVAL;
-      const op = a.u32(8);
-      if (op <= 3 || (op >= 5 && op <= 8)) continue;
-      if (op === 4) return 0; // GET_STATE: EEH_PE_STATE_NORMAL is the return value
-      if (op === 9) {
-        if (a.u32(0) < 40) return -EINVAL;
-        continue;
-      }
-      return -EINVAL;
+    let ret = 0;
+    for (const g of this.groups) {
+      ret = eehPeOp(spaprPeOf(g).eeh, a);
+      if (ret) return ret;
     }
-    return this.groups.length ? 0 : -EINVAL;
+    return ret;
   }
 }
