@@ -162,7 +162,9 @@ export class Spapr {
       const va = ua + i * ps;
       w.ua.ensure(entry + i); // IOMMU_TABLE_USERSPACE_ENTRY allocates the view's level first
       const region = this.prereg.lookup(va, ps); // tce_iommu_prereg_ua_to_hpa
-      const ret = !region ? -EINVAL : ps > SPAPR_PAGE ? -EPERM : 0; // tce_page_is_contained
+      // mm_iommu_ua_to_hpa refuses an IOMMU page larger than the region's pages (EINVAL) before
+      // tce_page_is_contained is reached (spec §7.3 says EPERM; the kernel wins)
+      const ret = !region ? -EINVAL : ps > SPAPR_PAGE ? -EINVAL : 0;
       if (ret || !region) {
         this.clear(w, entry, i);
         return ret;
