@@ -86,25 +86,46 @@ function unmapDma(ctx: IommufdCtx, compat: ReturnType<IommufdCtx["ioas"]>, a: Io
 
 function getInfo(compatObj: ReturnType<IommufdCtx["ioasObject"]>, a: IoctlArg): number {
   const argsz = a.u32(0);
+  // minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes)
   if (argsz < 16) return -EINVAL;
   if (!compatObj) return -ENODEV;
   const compat = compatObj.ioas;
   const ranges = compat.ranges();
-  const need = 24 + 16 + 16 + 16 * ranges.length;
-  a.setU32(4, 3);
   // iommufd_get_pagesizes: AND of the domains' page sizes (all ones without any), bits below
   // PAGE_SIZE replaced by PAGE_SIZE, never below the IOVA alignment
   let bm = U64_MAX;
   for (const h of compatObj.hwpts) bm &= h.domain.pgsizeBitmap;
   if (bm & (PAGE - 1n)) bm = (bm & ~(PAGE - 1n)) | PAGE;
   if (compat.alignment > bm) bm = compat.alignment;
-  a.setBig64(8, bm);
-  if (argsz >= need && need <= a.buf.length) {
-    a.setU32(16, 24);
-    a.setU16(24, 3); a.setU16(26, 1); a.setU32(28, 40); a.setU32(32, 0xffffffff);
-    a.setU16(40, 1); a.setU16(42, 1); a.setU32(44, 0); a.setU32(48, ranges.length);
-    ranges.forEach((r, i) => { a.setBig64(56 + 16 * i, r.start); a.setBig64(64 + 16 * i, r.last); });
-  } else if (argsz >= 20) a.setU32(16, 0);
-  a.setU32(0, need);
+  // The caps from offset 24 (sizeof(info)), each fill function writing only what the caller's
+  // argsz holds: iommufd_fill_cap_dma_avail the whole 12-byte cap if it fits,
+  // iommufd_fill_cap_iova each range that fits, then its 16-byte header if all ranges fit; the
+  // previous cap's `next` once argsz reaches the next cap's offset. So caps appear partially
+  // below the full size, while cap_offset stays 0.
+  const fits = (at: number, len: number): boolean => argsz >= at + len && at + len <= a.buf.length;
+  let total = 24;
+  const dmaAt = total;
+  if (argsz > total && fits(total, 12)) {
+    a.setU16(total, 3); a.setU16(total + 2, 1); a.setU32(total + 4, 0); a.setU32(total + 8, 0xffffffff);
+  }
+  total += 16; // ALIGN(12, sizeof(u64))
+  if (argsz > total) {
+    ranges.forEach((r, i) => {
+      const at = total + 16 + 16 * i;
+      if (fits(at, 16)) { a.setBig64(at, r.start); a.setBig64(at + 8, r.last); }
+    });
+    if (fits(total, 16 + 16 * ranges.length)) {
+      a.setU16(total, 1); a.setU16(total + 2, 1); a.setU32(total + 4, 0); a.setU32(total + 8, ranges.length); a.setU32(total + 12, 0);
+    }
+  }
+  if (argsz >= total && fits(dmaAt + 4, 4)) a.setU32(dmaAt + 4, total);
+  total += 16 + 16 * ranges.length;
+  // copy_to_user(arg, &info, min(argsz, sizeof(info))): argsz, flags, iova_pgsizes, cap_offset
+  const info = new Uint8Array(24), dv = new DataView(info.buffer);
+  dv.setUint32(0, total, true);
+  dv.setUint32(4, 3, true); // VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS
+  dv.setBigUint64(8, bm, true);
+  dv.setUint32(16, argsz >= total ? 24 : 0, true);
+  a.buf.set(info.subarray(0, Math.min(argsz, 24)), 0);
   return 0;
 }

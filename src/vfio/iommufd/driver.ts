@@ -32,8 +32,11 @@ export interface PagingDomain {
   iovaToPhys(iova: number): number;
   /** set_dirty_tracking: 0 or -errno. */
   setDirtyTracking(enable: boolean): number;
-  /** read_and_clear_dirty: calls record(iova, length) for each dirty page. */
-  readAndClearDirty(iova: number, size: number, noClear: boolean, record: (iova: number, length: number) => void): number;
+  /**
+   * read_and_clear_dirty: calls record(iova, length) for each dirty page; record = null is the
+   * iommu_dirty_bitmap without a bitmap iopt_clear_dirty_data uses (clears, records nothing).
+   */
+  readAndClearDirty(iova: number, size: number, noClear: boolean, record: ((iova: number, length: number) => void) | null): number;
   /** Frees every table page (iommu_domain_free). */
   free(): void;
 }

@@ -1,6 +1,7 @@
 // The selftest's mock IOMMU driver (drivers/iommu/iommufd/selftest.c): a paging domain of
-// MOCK_IO_PAGE_SIZE = PAGE_SIZE/2 pages over the aperture [2^24, 2^31-1], an xarray of PFNs
-// (here a Map), dirty bits the DIRTY test op sets, and mock devices each in a group of its own.
+// MOCK_IO_PAGE_SIZE = PAGE_SIZE/2 pages (and MOCK_HUGE_PAGE_SIZE ones for HUGE_IOVA devices) over
+// the aperture [2^24, 2^31-1], an xarray of PFNs (here a Map), dirty bits the DIRTY test op sets,
+// and mock devices each in a group of its own.
 
 import type { HwInfo, IommufdDeviceDriver, PagingDomain } from "./driver.js";
 import { HWPT_ALLOC_DIRTY_TRACKING, HWPT_ALLOC_NEST_PARENT } from "./driver.js";
@@ -27,6 +28,8 @@ export class MockDomain implements PagingDomain {
   tracking = false;
   /** iova / MOCK_PAGE → physical address of the mock page. */
   readonly pfns = new Map<number, number>();
+  /** Mock pages mapped as part of a MOCK_HUGE_PAGE (MOCK_PFN_HUGE_IOVA). */
+  readonly huge = new Set<number>();
   /** Dirty mock pages (MOCK_PFN_DIRTY_IOVA). */
   readonly dirty = new Set<number>();
 
@@ -34,11 +37,24 @@ export class MockDomain implements PagingDomain {
     this.pgsizeBitmap = BigInt(MOCK_PAGE) | (hugeIova ? BigInt(MOCK_HUGE_PAGE) : 0n);
   }
 
-  /** mock_domain_map_pages. */
+  /**
+   * mock_domain_map_pages, for the page sizes iommu_map's iommu_pgsize picks: a MOCK_HUGE_PAGE
+   * (HUGE_IOVA devices) where iova and paddr are both aligned to it and the rest of the run
+   * holds one, else MOCK_PAGE; every mock page of a huge page carries MOCK_PFN_HUGE_IOVA.
+   */
   map(iova: number, paddr: number, size: number): number {
     if (allocFails()) return -ENOENT; // mock_domain_map_pages' own iommufd_should_fail point
     if (iova % MOCK_PAGE || size % MOCK_PAGE) throw new Error("mock map of a misaligned range");
-    for (let o = 0; o < size; o += MOCK_PAGE) this.pfns.set((iova + o) / MOCK_PAGE, paddr + o);
+    for (let o = 0; o < size;) {
+      const huge = this.hugeIova && (iova + o) % MOCK_HUGE_PAGE === 0 && (paddr + o) % MOCK_HUGE_PAGE === 0 && size - o >= MOCK_HUGE_PAGE;
+      const n = huge ? MOCK_HUGE_PAGE : MOCK_PAGE;
+      for (let c = 0; c < n; c += MOCK_PAGE) {
+        const k = (iova + o + c) / MOCK_PAGE;
+        this.pfns.set(k, paddr + o + c);
+        if (huge) this.huge.add(k);
+      }
+      o += n;
+    }
     return 0;
   }
 
@@ -46,6 +62,7 @@ export class MockDomain implements PagingDomain {
     for (let o = 0; o < size; o += MOCK_PAGE) {
       const k = (iova + o) / MOCK_PAGE;
       this.pfns.delete(k);
+      this.huge.delete(k);
       this.dirty.delete(k);
     }
   }
@@ -62,16 +79,38 @@ export class MockDomain implements PagingDomain {
     return 0;
   }
 
-  /** mock_domain_read_and_clear_dirty (bitmap present). */
-  readAndClearDirty(iova: number, size: number, noClear: boolean, record: (iova: number, length: number) => void): number {
-    if (!this.tracking) return -EINVAL;
-    const end = iova + size;
-    for (let cur = iova - (iova % MOCK_PAGE); cur < end; cur += MOCK_PAGE) {
+  /** mock_test_and_clear_dirty: any dirty mock page in [head, head+pageSize-1), cleared unless NO_CLEAR. */
+  private testAndClearDirty(head: number, pageSize: number, noClear: boolean): boolean {
+    let dirty = false;
+    for (let cur = head; cur < head + pageSize - 1; cur += MOCK_PAGE) {
       const k = cur / MOCK_PAGE;
-      if (!this.dirty.has(k)) continue;
+      if (!this.pfns.has(k) || !this.dirty.has(k)) continue;
+      dirty = true;
       if (!noClear) this.dirty.delete(k);
-      record(cur, MOCK_PAGE);
     }
+    return dirty;
+  }
+
+  /**
+   * mock_domain_read_and_clear_dirty: walks mapped IOVAs by PTE (a whole MOCK_HUGE_PAGE for
+   * huge entries) and records every PTE with a dirty mock page; EINVAL when tracking is off and
+   * a bitmap is given.
+   */
+  readAndClearDirty(iova: number, size: number, noClear: boolean, record: ((iova: number, length: number) => void) | null): number {
+    if (!this.tracking && record) return -EINVAL;
+    const end = iova + size;
+    do {
+      let pgsize = MOCK_PAGE;
+      const k = Math.floor(iova / MOCK_PAGE);
+      if (!this.pfns.has(k)) {
+        iova += pgsize;
+        continue;
+      }
+      if (this.huge.has(k)) pgsize = MOCK_HUGE_PAGE;
+      const head = iova - (iova % pgsize);
+      if (this.testAndClearDirty(head, pgsize, noClear) && record) record(iova, pgsize);
+      iova += pgsize;
+    } while (iova < end);
     return 0;
   }
 

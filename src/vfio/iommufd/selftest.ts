@@ -273,12 +273,14 @@ function dirty(ctx: IommufdCtx, k: IoctlArg, id: number): number {
   if (typeof d === "number") return d;
   if (!d.tracking) return -EINVAL;
   const max = Number(length / pageSize);
-  const bits = ctx.mm.read(Number(uptr), Math.floor(max / 8));
+  // copy_from_user of DIV_ROUND_UP(max, BITS_PER_BYTE) bytes (a bitmap below 8 bits too)
+  const bits = ctx.mm.read(Number(uptr), Math.ceil(max / 8));
   if (!bits) return -EFAULT;
   let count = 0;
   for (let i = 0; i < max; i++) {
     if (!(bits[i >> 3]! & (1 << (i & 7)))) continue;
-    const key = (Number(iova) + i * Number(pageSize)) / MOCK_PAGE;
+    // xa_load(&mock->pfns, cur / page_size): the key divides by the caller's page_size
+    const key = Math.floor((Number(iova) + i * Number(pageSize)) / Number(pageSize));
     if (d.pfns.has(key)) {
       d.dirty.add(key);
       count++;
