@@ -4,7 +4,7 @@
 
 import { IoctlArg } from "./arg.js";
 import { Container, type ContainerEnv } from "./container.js";
-import { deviceIoctl, DeviceFile, VfioDevice } from "./device.js";
+import { deviceIoctl, DeviceFile, VfioDevice, type HotResetEnv } from "./device.js";
 import { deviceModel } from "./device-model.js";
 import { GroupFile, VfioGroup, DMA_MANAGED_DRIVERS } from "./group.js";
 import type { HostDevice, VfioHost } from "./host.js";
@@ -17,6 +17,7 @@ import { cdevIoctl, cdevRelease, groupOpenOnIommufd, iommufdUnbind } from "./cde
 import {
   EBADF, EBUSY, EINVAL, ENODEV, ENOENT, ENOTTY, VFIO_GROUP_FLAGS_CONTAINER_SET, VFIO_GROUP_FLAGS_VIABLE,
   VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, VFIO_GROUP_UNSET_CONTAINER, EMFILE,
+  VFIO_DEVICE_PCI_HOT_RESET,
 } from "./uapi.js";
 
 export class ContainerFile {
@@ -212,7 +213,7 @@ export class VfioSystem {
       case "device": {
         const r = cdevIoctl(f, nr, a, (fd) => this.iommufdOf(fd), (df) => this.blockGroup(df));
         if (r !== null) return r;
-        return deviceIoctl(f.device, nr, a, this.k, (d) => this.resetScope(d.host));
+        return deviceIoctl(f.device, nr, a, this.k, (d) => this.resetScope(d.host), this.hotResetEnv(f));
       }
       case "iommufd":
         return f.ctx.ioctl(nr, a);
@@ -439,6 +440,34 @@ export class VfioSystem {
   private resetScope(d: HostDevice): HostDevice[] | null {
     if (d.bus === 0) return null;
     return this.host.devices.filter((o) => o.domain === d.domain && o.bus === d.bus);
+  }
+
+  // ------------------------------------------------------------------ hot reset
+
+  /** The file table and the vfio-pci bindings as VFIO_DEVICE_PCI_HOT_RESET sees them. */
+  private hotResetEnv(f: DeviceFile): HotResetEnv {
+    return {
+      cdev: f.groupFile === null,
+      groupOfFd: (fd) => {
+        const file = this.file(fd);
+        if (file) return file.kind === "group" ? file.group : -EINVAL;
+        // fds 0-2: the process's stdio, open files that are not VFIO groups
+        return fd >= 0 && fd <= 2 ? -EINVAL : -EBADF;
+      },
+      vfioDevice: (d) => (this.driver[d.index] === "vfio-pci" ? this.vfioDeviceOf(d) : undefined),
+    };
+  }
+
+  /**
+   * VFIO_DEVICE_PCI_HOT_RESET on device fd `fd`, the group fds in the struct's array as a C
+   * caller fills it (argsz 12 + 4 * count). Returns what the ioctl returns.
+   */
+  pciHotReset(fd: number, groupFds: readonly number[]): number {
+    const a = this.arg.reset();
+    a.setU32(0, 12 + 4 * groupFds.length);
+    a.setU32(8, groupFds.length);
+    for (let i = 0; i < groupFds.length && 16 + 4 * i <= a.buf.length; i++) a.setU32(12 + 4 * i, groupFds[i]!);
+    return this.ioctl(fd, VFIO_DEVICE_PCI_HOT_RESET, a);
   }
 
   // ------------------------------------------------------------------ process
