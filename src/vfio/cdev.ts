@@ -7,7 +7,7 @@ import type { IoctlArg } from "./arg.js";
 import type { DeviceFile, VfioDevice } from "./device.js";
 import type { IommufdCtx } from "./iommufd/ctx.js";
 import { VfioIommufdDriver } from "./iommufd-bind.js";
-import { EBADF, EBADFD, EBUSY, EINVAL, ENODEV } from "./uapi.js";
+import { EINVAL, ENODEV } from "./uapi.js";
 import { VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_DETACH_IOMMUFD_PT } from "./uapi.js";
 
 /** vfio_iommufd_physical_bind: the device joins the context (DMA ownership claimed). */
@@ -118,4 +118,3 @@ export function cdevRelease(f: DeviceFile): void {
   f.bound = false;
 }
 
-export { EBADF, EBADFD, EBUSY };

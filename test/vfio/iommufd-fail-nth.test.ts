@@ -50,6 +50,17 @@ class Run {
     const r = this.raw(TEST, 72, (a) => { a.setU32(4, 2); a.setU32(8, ioas); });
     return r < 0 ? r : this.a.u32(16);
   }
+  /** CREATE_ACCESS with NEEDS_PIN_PAGES: the access fd. */
+  createPinningAccess(ioas: number): number {
+    const x = this.raw(TEST, 72, (a) => { a.setU32(4, 5); a.setU32(8, ioas); a.setU32(20, 1); });
+    return x < 0 ? x : this.a.u32(16);
+  }
+  /** ACCESS_PAGES over the whole 2 MiB buffer mapped at MOCK_APERTURE_START. */
+  pinAll(access: number): number {
+    return this.raw(TEST, 72, (a) => {
+      a.setU32(4, 7); a.setU32(8, access); a.setU64(24, Number(MOCK_APERTURE_START)); a.setU64(32, 2 * 1024 * 1024); a.setU64(40, this.buf);
+    });
+  }
   destroy(id: number): number {
     return this.raw(U.IOMMU_DESTROY, 8, (a) => a.setU32(4, id));
   }
@@ -111,13 +122,8 @@ const scenarios: Record<string, Scenario> = {
   access_pin: (r) => steps([
     (st) => (st.ioas = r.ioasAlloc()),
     (st) => r.map(st.ioas!, r.buf, 2 * 1024 * 1024, Number(MOCK_APERTURE_START)),
-    (st) => {
-      const x = r.raw(TEST, 72, (a) => { a.setU32(4, 5); a.setU32(8, st.ioas!); a.setU32(20, 1); });
-      return x < 0 ? x : (st.access = r.a.u32(16));
-    },
-    (st) => r.raw(TEST, 72, (a) => {
-      a.setU32(4, 7); a.setU32(8, st.access!); a.setU64(24, Number(MOCK_APERTURE_START)); a.setU64(32, 2 * 1024 * 1024); a.setU64(40, r.buf);
-    }),
+    (st) => (st.access = r.createPinningAccess(st.ioas!)),
+    (st) => r.pinAll(st.access!),
     (st) => r.raw(TEST, 72, (a) => { a.setU32(4, 6); a.setU32(8, st.access!); a.setU32(16, r.a.u32(20)); }),
     (st) => r.ctx.closeAccessFd(st.access!),
   ]),
@@ -125,13 +131,8 @@ const scenarios: Record<string, Scenario> = {
     (st) => (st.ioas = r.ioasAlloc()),
     (st) => (st.stdev = r.mockDomain(st.ioas!)),
     (st) => r.map(st.ioas!, r.buf, 2 * 1024 * 1024, Number(MOCK_APERTURE_START)),
-    (st) => {
-      const x = r.raw(TEST, 72, (a) => { a.setU32(4, 5); a.setU32(8, st.ioas!); a.setU32(20, 1); });
-      return x < 0 ? x : (st.access = r.a.u32(16));
-    },
-    (st) => r.raw(TEST, 72, (a) => {
-      a.setU32(4, 7); a.setU32(8, st.access!); a.setU64(24, Number(MOCK_APERTURE_START)); a.setU64(32, 2 * 1024 * 1024); a.setU64(40, r.buf);
-    }),
+    (st) => (st.access = r.createPinningAccess(st.ioas!)),
+    (st) => r.pinAll(st.access!),
     (st) => r.destroy(st.stdev!),
     (st) => r.ctx.closeAccessFd(st.access!),
   ]),

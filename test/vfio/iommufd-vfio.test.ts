@@ -56,6 +56,15 @@ class Sys {
       a.setU32(0, 40); a.setU32(4, 7); a.setU32(8, ioas); a.setU64(16, va); a.setU64(24, len); a.setU64(32, iova);
     });
   }
+  /** /dev/iommu, an IOAS, and the device's cdev bound and attached to it. */
+  attached(bdf: string): { fd: number; ioas: number; d: number } {
+    const fd = this.s.open("/dev/iommu");
+    const ioas = this.ioasAlloc(fd);
+    const d = this.cdev(bdf);
+    assert.ok(this.bindIommufd(d, fd) > 0);
+    assert.ok(this.attach(d, ioas) > 0);
+    return { fd, ioas, d };
+  }
   unmapAll(fd: number, ioas: number): number {
     return this.ioctl(fd, U.IOMMU_IOAS_UNMAP, (a) => { a.setU32(0, 24); a.setU32(4, ioas); a.setBig64(16, 0xffffffffffffffffn); });
   }
@@ -104,11 +113,7 @@ test("cdev: RLIMIT_MEMLOCK refuses the pin with ENOMEM and leaves nothing behind
 
 test("cdev: an unmapped user range faults (EFAULT) at map time once a domain is attached", () => {
   const t = new Sys();
-  const fd = t.s.open("/dev/iommu");
-  const ioas = t.ioasAlloc(fd);
-  const d = t.cdev("0000:01:00.0");
-  t.bindIommufd(d, fd);
-  t.attach(d, ioas);
+  const { fd, ioas } = t.attached("0000:01:00.0");
   assert.equal(t.map(fd, ioas, 0x10000, 0x1000, 0x100000), -14);
 });
 
@@ -170,11 +175,7 @@ test("group members share one attachment: the second device of a group joins the
 
 test("the IOAS's reserved regions: the device's MSI window and the domain's aperture show in IOVA_RANGES", () => {
   const t = new Sys();
-  const fd = t.s.open("/dev/iommu");
-  const ioas = t.ioasAlloc(fd);
-  const d = t.cdev("0000:01:00.0");
-  t.bindIommufd(d, fd);
-  t.attach(d, ioas);
+  const { fd, ioas } = t.attached("0000:01:00.0");
   const r = t.ioctl(fd, U.IOMMU_IOAS_IOVA_RANGES, (a) => { a.setU32(0, 32); a.setU32(4, ioas); a.setU32(8, 4); a.setU64(16, 0x1000); });
   assert.equal(r, 0);
   assert.equal(t.a.u32(8), 2);

@@ -3,14 +3,12 @@
 // raises the IOAS alignment to PAGE_SIZE; pins hold the pages and block IOAS_UNMAP until the
 // driver's unmap callback drops them (iommufd.md §9).
 
-import type { Area, Ioas, IoasAccess } from "./ioas.js";
-import { IOMMU_READ, IOMMU_WRITE } from "./driver.js";
-import { EADDRINUSE, EFAULT, EINVAL, ENOENT, EOVERFLOW, EPERM } from "./errno.js";
+import type { Area, IoasAccess } from "./ioas.js";
+import { EFAULT, EINVAL, ENOENT, EOVERFLOW, EPERM } from "./errno.js";
 import { IommufdObject } from "./object.js";
 import { PAGE, U64_MAX } from "./iova-alloc.js";
 import type { IoasObject } from "./ioas-object.js";
 
-export { EADDRINUSE };
 
 /** IOMMUFD_ACCESS_RW_* */
 export const ACCESS_RW_WRITE = 1, ACCESS_RW_SLOW_PATH = 4;
@@ -80,11 +78,6 @@ export class IommufdAccess extends IommufdObject implements IoasAccess {
     return this.change(next);
   }
 
-  /** The areas covering [iova, last] contiguously, or null (ENOENT). */
-  private contig(ioas: Ioas, iova: bigint, last: bigint): Area[] | null {
-    return ioas.covering(iova, last);
-  }
-
   /** iommufd_access_pin_pages. */
   pin(iova: bigint, length: bigint, write: boolean): number {
     if (!this.ops.needsPin) return -EINVAL;
@@ -93,7 +86,7 @@ export class IommufdAccess extends IommufdObject implements IoasAccess {
     if (!this.ioas) return -ENOENT;
     const ioas = this.ioas.ioas;
     const last = iova + length - 1n;
-    const areas = this.contig(ioas, iova, last);
+    const areas = ioas.covering(iova, last);
     const pieces: PinPiece[] = [];
     const undo = (): void => {
       for (const p of pieces) {
@@ -183,5 +176,3 @@ export class IommufdAccess extends IommufdObject implements IoasAccess {
     return n;
   }
 }
-
-export { IOMMU_READ, IOMMU_WRITE };

@@ -4,7 +4,7 @@
 // IOAS it is attached to, and the users counts iommufd.md §2 gives.
 
 import type { IommufdDeviceDriver } from "./driver.js";
-import { EBUSY, EINVAL, ENODEV, ENOENT, ENOMEM, EPERM } from "./errno.js";
+import { EINVAL, ENODEV, ENOENT, ENOMEM, EPERM } from "./errno.js";
 import { addToIoas, allocPagingDomain, destroyPaging, HwptPaging, type Hwpt } from "./hwpt.js";
 import { IoasObject } from "./ioas-object.js";
 import { IommufdObject, type ObjectTable } from "./object.js";
@@ -257,4 +257,3 @@ export function hwptAllocPaging(ctx: DeviceCtx, dev: IommufdDevice, ioas: IoasOb
   return ctx.table.finalize(made.id, made.hwpt);
 }
 
-export { EBUSY, HwptPaging };

@@ -5,7 +5,7 @@ import type { IoctlArg } from "../arg.js";
 import type { IommufdCtx } from "./ctx.js";
 import { EBUSY, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, EOPNOTSUPP, EOVERFLOW, EPERM } from "./errno.js";
 import { IOMMU_IOAS_MAP_READABLE, IOMMU_IOAS_MAP_WRITEABLE, type Area, type Ioas } from "./ioas.js";
-import { PAGE, U64_MAX, type Span } from "./iova-alloc.js";
+import { U64_MAX, type Span } from "./iova-alloc.js";
 
 const ULONG_MAX = U64_MAX;
 
@@ -206,4 +206,3 @@ function vfioIoas(ctx: IommufdCtx, k: IoctlArg): number {
   }
 }
 
-export { PAGE };

@@ -7,12 +7,11 @@
 import type { ProcessMm } from "../mm.js";
 import { IOMMU_READ, IOMMU_WRITE, type PagingDomain } from "./driver.js";
 import {
-  EADDRINUSE, EBUSY, EDEADLOCK, EEXIST, EINVAL, ENOENT, EOVERFLOW, EPERM,
+  EADDRINUSE, EDEADLOCK, EEXIST, EINVAL, ENOENT, EOVERFLOW,
 } from "./errno.js";
 import { allocIova, gaps, PAGE, U64_MAX, type Span } from "./iova-alloc.js";
 import { IoptPages } from "./pages.js";
 
-export { EPERM, ENOENT, EBUSY, EEXIST, EINVAL, EOVERFLOW, EADDRINUSE };
 export const IOMMU_IOAS_MAP_FIXED_IOVA = 1, IOMMU_IOAS_MAP_WRITEABLE = 2, IOMMU_IOAS_MAP_READABLE = 4;
 
 export interface Area {

@@ -105,9 +105,7 @@ export function selftestIoctl(ctx: IommufdCtx, k: IoctlArg): number {
       const s = ctx.accessFds.get(id);
       if (!s) return -EBADFD;
       const ioas = ctx.ioasObject(k.u32(16));
-      if (!s.access.ioas) return -ENOENT;
-      if (!ioas) return -ENOENT;
-      return s.access.replace(ioas);
+      return ioas ? s.access.replace(ioas) : -ENOENT; // replace itself is ENOENT while detached
     }
     case TEST_OP.ACCESS_PAGES:
       return accessPages(ctx, k, id);
